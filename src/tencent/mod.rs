@@ -1,0 +1,24 @@
+//! Tencent Cloud VOD (API 2018-07-17) event notifications.
+//!
+//! - [`Client`]: signed calls to the five event actions, with retries, pacing and
+//!   clock-skew correction.
+//! - [`credentials`]: where the SecretId/SecretKey come from.
+//! - [`sign`]: TC3-HMAC-SHA256 as pure functions.
+
+pub mod api;
+pub mod client;
+pub mod credentials;
+pub mod error;
+pub mod events;
+pub mod pacing;
+pub mod retry;
+pub mod sign;
+
+pub use api::{
+    Action, ConfirmEvents, DescribeEventConfig, DescribeEventsState, ModifyEventConfig, PullEvents,
+    PullEventsResponse, MAX_EVENTS_PER_CALL,
+};
+pub use client::{Client, ClientBuilder, Clock, SystemClock};
+pub use credentials::{Credentials, CredentialsError, DefaultChain, ProvideCredentials};
+pub use error::Error;
+pub use retry::RetryPolicy;
