@@ -10,6 +10,8 @@ pub mod client;
 pub mod credentials;
 pub mod error;
 pub mod events;
+#[cfg(feature = "fake")]
+pub mod fake;
 pub mod pacing;
 pub mod retry;
 pub mod sign;
