@@ -80,6 +80,11 @@ pub enum Error {
     /// The client was configured in a way that cannot work.
     #[error("invalid client configuration: {0}")]
     Config(String),
+    /// An event arrived that does not match the model. Nothing is lost: the error carries
+    /// its raw JSON and handle (only the explicit-ack stream leaves the choice to confirm it
+    /// to you; [`Client::events`](crate::tencent::Client::events) confirms it once handed over).
+    #[error("an event could not be decoded: {0}")]
+    UndecodableEvent(Box<crate::tencent::stream::UndecodableEvent>),
     /// The request was refused before sending because the API would reject it.
     #[error("invalid {action} request: {reason}")]
     InvalidRequest {
@@ -130,7 +135,8 @@ impl Error {
             Error::BodyTooLarge { .. }
             | Error::Credentials(_)
             | Error::Config(_)
-            | Error::InvalidRequest { .. } => false,
+            | Error::InvalidRequest { .. }
+            | Error::UndecodableEvent(_) => false,
         }
     }
 

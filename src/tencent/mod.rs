@@ -4,10 +4,13 @@
 //!   clock-skew correction.
 //! - [`credentials`]: where the SecretId/SecretKey come from.
 //! - [`sign`]: TC3-HMAC-SHA256 as pure functions.
+//! - [`events`]: the typed v3.0 events, generated from the service's model.
+//! - [`stream`]: the event streams ([`Client::events`], [`Client::deliveries`]).
 
 pub mod api;
 pub mod client;
 pub mod credentials;
+pub mod dedup;
 pub mod error;
 pub mod events;
 #[cfg(feature = "fake")]
@@ -15,6 +18,7 @@ pub mod fake;
 pub mod pacing;
 pub mod retry;
 pub mod sign;
+pub mod stream;
 
 pub use api::{
     Action, ConfirmEvents, DescribeEventConfig, DescribeEventsState, ModifyEventConfig, PullEvents,
@@ -23,4 +27,11 @@ pub use api::{
 pub use client::{Client, ClientBuilder, Clock, SystemClock};
 pub use credentials::{Credentials, CredentialsError, DefaultChain, ProvideCredentials};
 pub use error::Error;
+pub use events::{
+    decode_event_content, Event, EventDecodeError, EventDecodeErrorKind, ReceivedEvent,
+    UnknownEvent,
+};
 pub use retry::RetryPolicy;
+pub use stream::{
+    AckError, AckOutcome, Acker, Delivery, DeliveryStream, EventStream, StreamOptions, StreamStats,
+};

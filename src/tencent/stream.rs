@@ -21,9 +21,7 @@
 //! [`EventStream::shutdown`] / [`DeliveryStream::shutdown`] stop pulling, confirm what was
 //! acknowledged, and report what was left for redelivery.
 
-use std::collections::{HashSet, VecDeque};
 use std::fmt;
-use std::hash::Hash;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -59,8 +57,11 @@ pub struct StreamOptions {
     /// Longest time an acknowledged handle waits for 15 others before it is confirmed
     /// anyway (default 100 ms).
     pub ack_flush_interval: Duration,
+    /// How long a handle stays valid after the pull (default [`HANDLE_LIFETIME`], the
+    /// service's 30 s; shorter only to match a test server's window).
+    pub handle_lifetime: Duration,
     /// A handle is not sent, and a confirm not retried, once less than this remains of its
-    /// 30 s (default 2 s): a confirm that lands late only earns an error.
+    /// lifetime (default 2 s): a confirm that lands late only earns an error.
     pub expiry_margin: Duration,
     /// ConfirmEvents calls in flight at once (default 8).
     pub confirm_concurrency: usize,
@@ -78,6 +79,7 @@ impl Default for StreamOptions {
             prefetch: None,
             sub_app_id: None,
             ack_flush_interval: Duration::from_millis(100),
+            handle_lifetime: HANDLE_LIFETIME,
             expiry_margin: Duration::from_secs(2),
             confirm_concurrency: 8,
             pull_backoff: RetryPolicy {
@@ -192,7 +194,9 @@ fn add(counter: &AtomicU64, n: usize) {
 pub enum AckError {
     /// The handle's 30 s (less the safety margin) are over: confirming would only earn an
     /// error from the service. The event will be redelivered.
-    #[error("the event handle expired {late:?} ago (handles live 30 s); the event will be redelivered")]
+    #[error(
+        "the event handle expired {late:?} ago (handles live 30 s); the event will be redelivered"
+    )]
     Expired {
         /// How long ago the usable lifetime ended.
         late: Duration,
@@ -492,7 +496,12 @@ impl Stream for DeliveryStream {
             }
             Poll::Ready(None) => {
                 self.finished = true;
-                let fatal = self.shared.fatal.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let fatal = self
+                    .shared
+                    .fatal
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take();
                 Poll::Ready(fatal.map(Err))
             }
             Poll::Pending => Poll::Pending,
@@ -513,7 +522,9 @@ pub struct EventStream {
 
 impl fmt::Debug for EventStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EventStream").field("inner", &self.inner).finish_non_exhaustive()
+        f.debug_struct("EventStream")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
     }
 }
 
@@ -557,8 +568,13 @@ impl Stream for EventStream {
         };
         let (received, acker) = delivery.split();
         self.previous = Some(acker);
-        Poll::Ready(Some(received.into_result().map_err(|(error, raw, handle)| {
-            Error::UndecodableEvent(Box::new(UndecodableEvent { handle, raw, error }))
+        let (handle, event, raw) = received.into_parts();
+        Poll::Ready(Some(event.map_err(|error| {
+            Error::UndecodableEvent(Box::new(UndecodableEvent {
+                handle,
+                raw: raw.get().to_owned(),
+                error,
+            }))
         })))
     }
 }
@@ -625,10 +641,14 @@ async fn puller(
                 shared
                     .room
                     .add_permits(MAX_EVENTS_PER_CALL.saturating_sub(n));
-                let usable_until = pulled_at + HANDLE_LIFETIME.saturating_sub(opts.expiry_margin);
+                let usable_until =
+                    pulled_at + opts.handle_lifetime.saturating_sub(opts.expiry_margin);
                 for (i, raw) in response.event_set.into_iter().enumerate() {
                     let received = decode_event_content(raw);
-                    let handle = received.handle().filter(|h| !h.trim().is_empty()).map(str::to_owned);
+                    let handle = received
+                        .handle()
+                        .filter(|h| !h.trim().is_empty())
+                        .map(str::to_owned);
                     let delivery = Delivery {
                         received,
                         acker: Acker {
@@ -817,63 +837,5 @@ impl Client {
     /// [`Client::deliveries`] with options.
     pub fn deliveries_with(&self, options: StreamOptions) -> DeliveryStream {
         DeliveryStream::start(self.clone(), options)
-    }
-}
-
-/// A bounded set of recently seen keys, for skipping redeliveries within one process.
-///
-/// The service delivers at least once: an event whose confirm was lost comes back. Key it
-/// with [`Event::idempotency_key`], never with the handle (a redelivery has a new one).
-///
-/// ```
-/// use vod_events::tencent::stream::RecentlySeen;
-/// let mut seen = RecentlySeen::new(2);
-/// assert!(seen.first_time("a"));
-/// assert!(!seen.first_time("a"));
-/// assert!(seen.first_time("b"));
-/// assert!(seen.first_time("c")); // evicts "a", the oldest
-/// assert!(seen.first_time("a"));
-/// ```
-#[derive(Debug, Clone)]
-pub struct RecentlySeen<K = String> {
-    capacity: usize,
-    order: VecDeque<K>,
-    set: HashSet<K>,
-}
-
-impl<K: Eq + Hash + Clone> RecentlySeen<K> {
-    /// Remembers at most `capacity` keys (at least 1); the oldest is forgotten first.
-    pub fn new(capacity: usize) -> Self {
-        RecentlySeen {
-            capacity: capacity.max(1),
-            order: VecDeque::new(),
-            set: HashSet::new(),
-        }
-    }
-
-    /// True the first time a key is seen (and remembers it); false while it is remembered.
-    pub fn first_time(&mut self, key: impl Into<K>) -> bool {
-        let key = key.into();
-        if self.set.contains(&key) {
-            return false;
-        }
-        if self.order.len() == self.capacity {
-            if let Some(old) = self.order.pop_front() {
-                self.set.remove(&old);
-            }
-        }
-        self.order.push_back(key.clone());
-        self.set.insert(key);
-        true
-    }
-
-    /// Keys remembered now.
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-
-    /// Whether nothing is remembered.
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
     }
 }

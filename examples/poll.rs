@@ -1,0 +1,459 @@
+//! `poll`: drain or watch a VOD app's reliable-callback event queue.
+//!
+//! Prints each event on stdout (one JSON object per line by default: the event exactly as the
+//! service sent it, minus `EventHandle`) and confirms it after it was printed. Progress,
+//! warnings and the summary go to stderr. See `poll --help`.
+//!
+//! Exit status: 0 done; 2 usage or configuration problem; 1 fatal API error.
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use vod_events::tencent::credentials::{
+    DefaultChain, ENV_CREDENTIALS_FILE, ENV_SECRET_ID, ENV_SECRET_KEY,
+};
+use vod_events::tencent::fake::{samples, FakeConfig, FakeVod};
+use vod_events::tencent::stream::{Delivery, StreamMetrics, StreamOptions, StreamStats};
+use vod_events::tencent::{Client, Credentials, CredentialsError, Error, ProvideCredentials};
+
+const HELP: &str = "\
+poll: drain or watch a Tencent Cloud VOD app's event queue (reliable callback, PullEvents)
+
+USAGE:
+    cargo run --release --example poll -- [OPTIONS]
+
+Each event is printed on stdout, then confirmed with ConfirmEvents. Events not confirmed
+(--no-confirm, or a crash) come back from the service after 30 s.
+
+OPTIONS:
+    --endpoint URL        API endpoint [default: https://vod.tencentcloudapi.com]
+                          (http:// is allowed for loopback addresses)
+    --sub-app-id N        VOD sub-application id (required for accounts opened after 2023-12-25)
+    --max-events N        exit 0 once N events have been printed and confirmed
+    --idle-exit SECS      exit 0 after SECS without any event
+    --no-confirm          print events but never confirm them (they come back after 30 s)
+    --concurrency N       pullers working at once [default: 1]
+    --format jsonl|text   jsonl [default]: one event per line, as the service sent it minus
+                          EventHandle; text: one readable line per event
+    --demo                run against an embedded fake server holding a sample of every
+                          event type; needs no account and no network
+    -h, --help            print this help
+
+CREDENTIALS:
+    TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN for
+    temporary keys), else the profile file ~/.tencentcloud/credentials:
+        [default]
+        secret_id = AKID...
+        secret_key = ...
+
+OUTPUT:
+    stdout carries events only; progress, warnings and the summary go to stderr.
+    Logging: RUST_LOG=vod_events=debug for details.
+
+EXIT STATUS:
+    0 done (--max-events reached, --idle-exit elapsed, demo drained, Ctrl-C or SIGTERM)
+    1 fatal API error (e.g. wrong key), printed with its code, message and RequestId
+    2 usage or configuration problem (e.g. no credentials)
+";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Jsonl,
+    Text,
+}
+
+#[derive(Debug)]
+struct Args {
+    endpoint: Option<String>,
+    sub_app_id: Option<u64>,
+    max_events: Option<u64>,
+    idle_exit: Option<Duration>,
+    no_confirm: bool,
+    concurrency: usize,
+    format: Format,
+    demo: bool,
+}
+
+fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut args = Args {
+        endpoint: None,
+        sub_app_id: None,
+        max_events: None,
+        idle_exit: None,
+        no_confirm: false,
+        concurrency: 1,
+        format: Format::Jsonl,
+        demo: false,
+    };
+    while let Some(flag) = argv.next() {
+        let (name, inline) = match flag.split_once('=') {
+            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
+            _ => (flag.clone(), None),
+        };
+        let mut value = |what: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| argv.next())
+                .ok_or_else(|| format!("{name} needs a value ({what})"))
+        };
+        match name.as_str() {
+            "-h" | "--help" => return Ok(None),
+            "--endpoint" => args.endpoint = Some(value("a URL")?),
+            "--sub-app-id" => args.sub_app_id = Some(number(&name, &value("a number")?)?),
+            "--max-events" => args.max_events = Some(number(&name, &value("a number")?)?),
+            "--idle-exit" => {
+                let secs: f64 = value("seconds")?
+                    .parse()
+                    .map_err(|_| format!("{name} takes a number of seconds"))?;
+                if !(secs.is_finite() && secs >= 0.0) {
+                    return Err(format!("{name} takes a non-negative number of seconds"));
+                }
+                args.idle_exit = Some(Duration::from_secs_f64(secs));
+            }
+            "--no-confirm" => args.no_confirm = true,
+            "--concurrency" => {
+                let n: u64 = number(&name, &value("a number")?)?;
+                if !(1..=64).contains(&n) {
+                    return Err(format!("{name} must be between 1 and 64"));
+                }
+                args.concurrency = n as usize;
+            }
+            "--format" => {
+                args.format = match value("jsonl or text")?.as_str() {
+                    "jsonl" => Format::Jsonl,
+                    "text" => Format::Text,
+                    other => return Err(format!("--format must be jsonl or text, not {other:?}")),
+                }
+            }
+            "--demo" => args.demo = true,
+            other => return Err(format!("unknown option {other:?}")),
+        }
+    }
+    Ok(Some(args))
+}
+
+fn number(name: &str, text: &str) -> Result<u64, String> {
+    text.parse()
+        .map_err(|_| format!("{name} takes a whole number, not {text:?}"))
+}
+
+/// Counts the stream's retries and confirm outcomes for the progress line.
+#[derive(Debug, Default)]
+struct Progress {
+    pull_failures: AtomicU64,
+    confirm_failures: AtomicU64,
+    expired: AtomicU64,
+}
+
+impl StreamMetrics for Progress {
+    fn pull_failed(&self, _error: &Error) {
+        self.pull_failures.fetch_add(1, Ordering::Relaxed);
+    }
+    fn confirm_failed(&self, handles: usize, _error: &Error) {
+        self.confirm_failures
+            .fetch_add(handles as u64, Ordering::Relaxed);
+    }
+    fn expired(&self, handles: usize) {
+        self.expired.fetch_add(handles as u64, Ordering::Relaxed);
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("poll: {e} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            eprintln!("poll: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Api(e)) => {
+            match &e {
+                Error::Api {
+                    code,
+                    message,
+                    request_id,
+                    ..
+                } => eprintln!("poll: fatal API error {code}: {message} (RequestId {request_id})"),
+                other => eprintln!("poll: fatal error: {other}"),
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+enum Failure {
+    Usage(String),
+    Api(Error),
+}
+
+async fn run(args: Args) -> Result<(), Failure> {
+    // The demo server must outlive the stream; it is dropped at the end of `run`.
+    let mut demo = None;
+    let mut max_events = args.max_events;
+    let mut builder = Client::builder();
+    if args.demo {
+        let fake = FakeVod::start(FakeConfig {
+            pull_hold: Duration::from_millis(200),
+            ..FakeConfig::default()
+        })
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot start the demo server on 127.0.0.1: {e}")))?;
+        let mut events = samples::all_sample_events(1);
+        events.push(samples::unknown_event_sample(1));
+        let count = events.len() as u64;
+        for event in events {
+            fake.push_event(args.sub_app_id, event);
+        }
+        max_events = Some(max_events.map_or(count, |m| m.min(count)));
+        builder = builder
+            .endpoint(fake.endpoint())
+            .credentials(Credentials::new(
+                FakeConfig::DEFAULT_SECRET_ID,
+                FakeConfig::DEFAULT_SECRET_KEY,
+            ));
+        demo = Some(fake);
+    } else {
+        // Resolve credentials up front so a missing key is a one-line usage error, not a
+        // fatal API error after the first request.
+        let chain = DefaultChain::new();
+        let creds = chain.provide().await.map_err(|e| {
+            Failure::Usage(if e.is_not_configured() || matches!(e, CredentialsError::NoneFound { .. }) {
+                format!(
+                    "no credentials: set {ENV_SECRET_ID} and {ENV_SECRET_KEY}, or put secret_id and secret_key under [default] in ~/.tencentcloud/credentials (or the file named by {ENV_CREDENTIALS_FILE})"
+                )
+            } else {
+                format!("credentials: {e}")
+            })
+        })?;
+        builder = builder.credentials(creds);
+        if let Some(endpoint) = &args.endpoint {
+            builder = builder.endpoint(endpoint.clone());
+        }
+    }
+    if let Some(id) = args.sub_app_id {
+        builder = builder.sub_app_id(id);
+    }
+    let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
+
+    eprintln!(
+        "poll: endpoint {} sub-app {} concurrency {}{}{}",
+        client.endpoint(),
+        args.sub_app_id
+            .map_or("(default)".to_owned(), |id| id.to_string()),
+        args.concurrency,
+        if args.no_confirm {
+            " (not confirming)"
+        } else {
+            ""
+        },
+        if demo.is_some() {
+            " (demo: embedded fake server)"
+        } else {
+            ""
+        },
+    );
+
+    let progress = Arc::new(Progress::default());
+    let mut stream = client.deliveries_with(StreamOptions {
+        concurrency: args.concurrency,
+        metrics: progress.clone(),
+        ..StreamOptions::default()
+    });
+
+    let mut signals = Signals::new();
+    let started = Instant::now();
+    let mut printed: u64 = 0;
+    let mut last_event = Instant::now();
+    let mut progress_tick = tokio::time::interval(Duration::from_secs(5));
+    progress_tick.tick().await;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    let mut fatal = None;
+    let reason;
+    loop {
+        if max_events.is_some_and(|max| printed >= max) {
+            reason = "max events reached";
+            break;
+        }
+        let idle_deadline = args
+            .idle_exit
+            .map(|idle| tokio::time::Instant::from_std(last_event + idle));
+        tokio::select! {
+            item = stream.next() => match item {
+                Some(Ok(delivery)) => {
+                    last_event = Instant::now();
+                    if let Err(e) = print_event(&mut out, &delivery, args.format) {
+                        // stdout is gone (closed pipe): stop without confirming what was not printed.
+                        eprintln!("poll: cannot write to stdout: {e}");
+                        reason = "stdout closed";
+                        break;
+                    }
+                    printed += 1;
+                    if !args.no_confirm {
+                        if let Err(e) = delivery.ack() {
+                            tracing::warn!(error = %e, "event not confirmed");
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    fatal = Some(e);
+                    reason = "fatal error";
+                    break;
+                }
+                None => {
+                    reason = "stream ended";
+                    break;
+                }
+            },
+            _ = sleep_until_opt(idle_deadline) => {
+                reason = "idle";
+                break;
+            }
+            _ = progress_tick.tick() => {
+                report_progress(&stream.stats(), &progress, printed, started.elapsed());
+            }
+            _ = signals.recv() => {
+                reason = "signal";
+                break;
+            }
+        }
+    }
+    let _ = out.flush();
+    drop(out);
+    let stats = stream.shutdown().await;
+    eprintln!(
+        "poll: done ({reason}): {printed} events printed, {} confirmed, {} left for redelivery, {} pull retries, {} confirm failures, {} expired, {:.1} s",
+        stats.confirmed,
+        stats.left_for_redelivery,
+        progress.pull_failures.load(Ordering::Relaxed),
+        stats.confirm_failed,
+        stats.expired,
+        started.elapsed().as_secs_f64(),
+    );
+    drop(demo);
+    match fatal {
+        Some(e) => Err(Failure::Api(e)),
+        None => Ok(()),
+    }
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => futures::future::pending().await,
+    }
+}
+
+fn report_progress(stats: &StreamStats, progress: &Progress, printed: u64, elapsed: Duration) {
+    let rate = printed as f64 / elapsed.as_secs_f64().max(0.001);
+    eprintln!(
+        "poll: {printed} events ({rate:.0}/s), {} confirmed, {} pull retries, {} confirm failures",
+        stats.confirmed,
+        progress.pull_failures.load(Ordering::Relaxed),
+        progress.confirm_failures.load(Ordering::Relaxed),
+    );
+}
+
+fn print_event(out: &mut impl Write, delivery: &Delivery, format: Format) -> io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            out.write_all(delivery.received().json_without_handle().as_bytes())?;
+            out.write_all(b"\n")?;
+        }
+        Format::Text => writeln!(out, "{}", text_line(delivery))?,
+    }
+    // Printed means on its way out: flush before the event can be confirmed.
+    out.flush()
+}
+
+fn text_line(delivery: &Delivery) -> String {
+    let received = delivery.received();
+    let event_type = received.event_type().unwrap_or("(no EventType)");
+    match delivery.event() {
+        Ok(event) => {
+            let mut line = event_type.to_owned();
+            let fields: [(&str, Option<String>); 5] = [
+                ("task", event.task_id().map(str::to_owned)),
+                ("file", event.file_id().map(str::to_owned)),
+                ("status", event.status().map(str::to_owned)),
+                (
+                    "err",
+                    event.err_code().filter(|c| *c != 0).map(|c| c.to_string()),
+                ),
+                (
+                    "message",
+                    event.message().filter(|m| !m.is_empty()).map(str::to_owned),
+                ),
+            ];
+            for (name, value) in fields {
+                if let Some(value) = value {
+                    line.push_str(&format!(" {name}={value}"));
+                }
+            }
+            if !event.is_known() {
+                line.push_str(" (unknown type)");
+            }
+            line
+        }
+        Err(e) => format!("{event_type} (undecodable: {e})"),
+    }
+}
+
+/// Ctrl-C and SIGTERM as one future.
+struct Signals {
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Signals {
+    fn new() -> Self {
+        Signals {
+            #[cfg(unix)]
+            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+        }
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        {
+            let term = async {
+                match &mut self.term {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => futures::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term => {},
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! `examples/poll` run as an operator would, against the fake VOD server on 127.0.0.1.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use vod_events::tencent::fake::{samples, FakeConfig, FakeVod};
+
+/// `cargo test` builds the examples next to the test binaries: target/<profile>/examples/poll.
+fn poll_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
+    let path = profile_dir
+        .join("examples")
+        .join(format!("poll{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} not built (run through cargo test)",
+        path.display()
+    );
+    path
+}
+
+/// A command with a clean environment: no real credentials, no real home directory.
+fn poll(args: &[&str]) -> Command {
+    let home = std::env::temp_dir().join(format!("vod-events-poll-home-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    let mut cmd = Command::new(poll_binary());
+    cmd.args(args)
+        .env_clear()
+        .env("HOME", &home)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+fn with_fake_credentials(cmd: &mut Command) -> &mut Command {
+    cmd.env("TENCENTCLOUD_SECRET_ID", FakeConfig::DEFAULT_SECRET_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", FakeConfig::DEFAULT_SECRET_KEY)
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run(cmd: &mut Command) -> Run {
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("poll finished in time")
+        .unwrap();
+    Run {
+        code: out.status.code(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+async fn fake() -> FakeVod {
+    FakeVod::start(FakeConfig {
+        pull_hold: Duration::from_millis(100),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap()
+}
+
+fn lines(stdout: &str) -> Vec<serde_json::Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+#[tokio::test]
+async fn max_events_prints_and_confirms_exactly_that_many() {
+    let fake = fake().await;
+    fake.push_samples(None, 25);
+    let out = run(with_fake_credentials(&mut poll(&[
+        "--endpoint",
+        &fake.endpoint(),
+        "--max-events",
+        "10",
+    ])))
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let events = lines(&out.stdout);
+    assert_eq!(events.len(), 10);
+    for e in &events {
+        assert!(e.get("EventHandle").is_none(), "EventHandle is not printed");
+        assert!(e["EventType"].is_string());
+    }
+    assert_eq!(fake.stats().confirmed, 10);
+    assert!(
+        out.stderr.contains("poll: endpoint"),
+        "start line on stderr: {}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn idle_exit_drains_the_queue_then_stops() {
+    let fake = fake().await;
+    fake.push_samples(Some(7), 3);
+    let out = run(with_fake_credentials(&mut poll(&[
+        "--endpoint",
+        &fake.endpoint(),
+        "--sub-app-id",
+        "7",
+        "--idle-exit",
+        "0.5",
+    ])))
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(lines(&out.stdout).len(), 3);
+    assert_eq!(fake.stats().confirmed, 3);
+    assert!(out.stderr.contains("idle"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn demo_shows_every_event_type_and_needs_nothing() {
+    let out = run(&mut poll(&["--demo"])).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let printed: BTreeSet<String> = lines(&out.stdout)
+        .iter()
+        .map(|e| e["EventType"].as_str().unwrap().to_owned())
+        .collect();
+    let mut expected: BTreeSet<String> = samples::event_types()
+        .iter()
+        .map(|t| t.event_type.clone())
+        .collect();
+    assert_eq!(expected.len(), 37);
+    expected.insert(samples::UNKNOWN_EVENT_TYPE.to_owned());
+    assert_eq!(printed, expected);
+}
+
+#[tokio::test]
+async fn text_format_is_one_readable_line_per_event() {
+    let out = run(&mut poll(&["--demo", "--format", "text"])).await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let text: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(text.len(), 38);
+    assert!(
+        text.iter()
+            .any(|l| l.starts_with("PullComplete ") && l.contains("task=")),
+        "{}",
+        out.stdout
+    );
+    assert!(text.iter().any(|l| l.contains("(unknown type)")));
+}
+
+#[tokio::test]
+async fn no_credentials_is_a_usage_error_that_says_how_to_fix_it() {
+    let out = run(&mut poll(&[
+        "--endpoint",
+        "http://127.0.0.1:9",
+        "--max-events",
+        "1",
+    ]))
+    .await;
+    assert_eq!(out.code, Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("TENCENTCLOUD_SECRET_ID")
+            && out.stderr.contains("TENCENTCLOUD_SECRET_KEY")
+            && out.stderr.contains(".tencentcloud/credentials"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn bad_flags_are_usage_errors() {
+    for args in [
+        &["--format", "xml"][..],
+        &["--max-events", "many"],
+        &["--bogus"],
+        &["--concurrency", "0"],
+    ] {
+        let out = run(&mut poll(args)).await;
+        assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+    }
+    let help = run(&mut poll(&["--help"])).await;
+    assert_eq!(help.code, Some(0));
+    for flag in [
+        "--endpoint",
+        "--sub-app-id",
+        "--max-events",
+        "--idle-exit",
+        "--no-confirm",
+        "--concurrency",
+        "--format",
+        "--demo",
+    ] {
+        assert!(help.stdout.contains(flag), "--help mentions {flag}");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_key_exits_1_with_code_and_request_id() {
+    let fake = fake().await;
+    let out = run(poll(&["--endpoint", &fake.endpoint(), "--idle-exit", "30"])
+        .env("TENCENTCLOUD_SECRET_ID", FakeConfig::DEFAULT_SECRET_ID)
+        .env("TENCENTCLOUD_SECRET_KEY", "wrong-key"))
+    .await;
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("AuthFailure.SignatureFailure"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("RequestId "), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("wrong-key"),
+        "the key is never printed"
+    );
+}
+
+#[tokio::test]
+async fn no_confirm_leaves_everything_for_redelivery() {
+    let fake = fake().await;
+    fake.push_samples(None, 5);
+    let out = run(with_fake_credentials(&mut poll(&[
+        "--endpoint",
+        &fake.endpoint(),
+        "--max-events",
+        "5",
+        "--no-confirm",
+    ])))
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert_eq!(lines(&out.stdout).len(), 5);
+    assert_eq!(fake.stats().confirmed, 0);
+    assert_eq!(fake.stats().in_flight, 5);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_confirms_exactly_what_was_printed() {
+    let fake = fake().await;
+    fake.push_samples(None, 200_000);
+    let mut child = with_fake_credentials(&mut poll(&[
+        "--endpoint",
+        &fake.endpoint(),
+        "--concurrency",
+        "2",
+    ]))
+    .spawn()
+    .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut printed = 0u64;
+    while printed < 500 {
+        stdout
+            .next_line()
+            .await
+            .unwrap()
+            .expect("poll printed events");
+        printed += 1;
+    }
+    let pid = child.id().unwrap().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    while let Some(line) = stdout.next_line().await.unwrap() {
+        serde_json::from_str::<serde_json::Value>(&line).unwrap();
+        printed += 1;
+    }
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(printed < 200_000, "stopped mid-run");
+    assert_eq!(
+        fake.stats().confirmed,
+        printed,
+        "confirmed exactly what was printed"
+    );
+}
