@@ -186,24 +186,26 @@ pub fn is_retryable_code(code: &str) -> bool {
 /// that happens to be huge is never copied around.
 pub(crate) const SNIPPET_BYTES: usize = 256;
 
-/// The first [`SNIPPET_BYTES`] of a body, lossily decoded, cut at a character boundary.
+/// The first [`SNIPPET_BYTES`] of a body, lossily decoded (a character cut in half becomes U+FFFD).
 pub(crate) fn body_snippet(body: &[u8]) -> String {
     let cut = &body[..body.len().min(SNIPPET_BYTES)];
     String::from_utf8_lossy(cut).into_owned()
 }
 
+/// An API error as PullEvents would report it, for unit tests of the decisions built on it.
+#[cfg(test)]
+pub(crate) fn api(code: &str) -> Error {
+    Error::Api {
+        action: "PullEvents",
+        code: code.into(),
+        message: "m".into(),
+        request_id: "rid".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn api(code: &str) -> Error {
-        Error::Api {
-            action: "PullEvents",
-            code: code.into(),
-            message: "m".into(),
-            request_id: "rid".into(),
-        }
-    }
 
     #[test]
     fn retryable_codes() {

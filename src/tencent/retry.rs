@@ -165,15 +165,7 @@ impl Default for RetryBudget {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn api(code: &str) -> Error {
-        Error::Api {
-            action: "PullEvents",
-            code: code.into(),
-            message: String::new(),
-            request_id: String::new(),
-        }
-    }
+    use crate::tencent::error::api;
 
     fn policy() -> RetryPolicy {
         RetryPolicy {
