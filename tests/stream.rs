@@ -494,3 +494,32 @@ async fn the_metrics_hook_sees_pulls_empty_polls_and_confirms() {
     assert!(metrics.empty.load(Ordering::Relaxed) >= 1);
     assert_eq!(metrics.confirmed.load(Ordering::Relaxed), 5);
 }
+
+#[tokio::test]
+async fn prefetch_bounds_what_is_pulled_ahead_of_a_slow_consumer() {
+    let fake = fake_with_window(Duration::from_secs(30)).await;
+    fake.push_samples(None, 1_000);
+    let mut stream = client(&fake).deliveries_with(options());
+    let first = stream.next().await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Concurrency 1: one batch in hand plus one ahead, whatever the queue length.
+    assert_eq!(fake.stats().deliveries, 32);
+    first.ack().unwrap();
+    stream.shutdown().await;
+}
+
+#[tokio::test]
+async fn extra_events_beyond_sixteen_do_not_widen_the_prefetch_bound() {
+    let fake = fake_with_window(Duration::from_secs(30)).await;
+    fake.set_max_events_per_pull(40);
+    fake.push_samples(None, 1_000);
+    let mut stream = client(&fake).deliveries_with(options());
+    for _ in 0..45 {
+        stream.next().await.unwrap().unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Two 40-event batches hold 16 units of room each; taking 45 events frees 21 units,
+    // enough for exactly one more pull. Counting the 24 extras as room would allow two more.
+    assert_eq!(fake.stats().deliveries, 120);
+    stream.shutdown().await;
+}

@@ -367,7 +367,9 @@ struct Shared {
 
 /// What a puller hands to the stream.
 enum Pulled {
-    Delivery(Box<Delivery>),
+    /// A delivery, and whether it holds one unit of the prefetch room (the first 16 of a
+    /// batch do; extras from a server that sends more than 16 do not).
+    Delivery(Box<Delivery>, bool),
     Fatal(Error),
 }
 
@@ -484,8 +486,10 @@ impl Stream for DeliveryStream {
             return Poll::Ready(None);
         }
         match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(Pulled::Delivery(d))) => {
-                self.shared.room.add_permits(1);
+            Poll::Ready(Some(Pulled::Delivery(d, holds_room))) => {
+                if holds_room {
+                    self.shared.room.add_permits(1);
+                }
                 add(&self.shared.counters.handed_over, 1);
                 Poll::Ready(Some(Ok(*d)))
             }
@@ -636,8 +640,8 @@ async fn puller(
                     add(&shared.counters.empty_pulls, 1);
                 }
                 opts.metrics.pulled(n);
-                // A hostile or buggy server may send more than 16: they are handed over all the
-                // same, the room just runs negative for a moment.
+                // A hostile or buggy server may send more than 16: the extras are handed over
+                // all the same but hold no room, so the bound is back once they are taken.
                 shared
                     .room
                     .add_permits(MAX_EVENTS_PER_CALL.saturating_sub(n));
@@ -660,7 +664,11 @@ async fn puller(
                             confirmer: confirmer_tx.clone(),
                         },
                     };
-                    if tx.send(Pulled::Delivery(Box::new(delivery))).is_err() {
+                    let holds_room = i < MAX_EVENTS_PER_CALL;
+                    if tx
+                        .send(Pulled::Delivery(Box::new(delivery), holds_room))
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -817,6 +825,8 @@ async fn confirm_batch(shared: &Shared, batch: Vec<(String, Instant)>) {
 impl Client {
     /// A stream of typed events that confirms each one when you come back for the next.
     /// See the [`stream`](crate::tencent::stream) module docs.
+    ///
+    /// Starts background tasks, so it must be called from within a Tokio runtime.
     pub fn events(&self) -> EventStream {
         self.events_with(StreamOptions::default())
     }
@@ -830,6 +840,7 @@ impl Client {
     }
 
     /// A stream of [`Delivery`] values to acknowledge explicitly with [`Delivery::ack`].
+    /// Must be called from within a Tokio runtime.
     pub fn deliveries(&self) -> DeliveryStream {
         self.deliveries_with(StreamOptions::default())
     }
