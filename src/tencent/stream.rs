@@ -640,6 +640,7 @@ async fn puller(
                     add(&shared.counters.empty_pulls, 1);
                 }
                 opts.metrics.pulled(n);
+                tracing::debug!(events = n, request_id = %response.request_id, "pulled");
                 // A hostile or buggy server may send more than 16: the extras are handed over
                 // all the same but hold no room, so the bound is back once they are taken.
                 shared
@@ -806,9 +807,10 @@ async fn confirm_batch(shared: &Shared, batch: Vec<(String, Instant)>) {
         sub_app_id: opts.sub_app_id,
     };
     match shared.client.call_with_deadline(request, deadline).await {
-        Ok(_) => {
+        Ok(response) => {
             add(&shared.counters.confirmed, n);
             opts.metrics.confirmed(n);
+            tracing::debug!(handles = n, request_id = %response.request_id, "confirmed");
         }
         Err(error) => {
             add(&shared.counters.confirm_failed, n);
