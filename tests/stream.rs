@@ -12,64 +12,17 @@ use vod_events::tencent::fake::{
     samples::UNKNOWN_EVENT_TYPE, Action, FakeConfig, FakeVod, Fault, FaultMix, RateLimit,
 };
 use vod_events::tencent::stream::{AckError, AckOutcome, StreamMetrics, StreamOptions};
-use vod_events::tencent::{Client, Credentials, Error, Event, RetryPolicy};
+use vod_events::tencent::{Client, Credentials, Error, Event};
 
-fn client(fake: &FakeVod) -> Client {
-    Client::builder()
-        .endpoint(fake.endpoint())
-        .credentials(Credentials::new(
-            FakeConfig::DEFAULT_SECRET_ID,
-            FakeConfig::DEFAULT_SECRET_KEY,
-        ))
-        .retry_policy(RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(50),
-            min_rate_limited_delay: Duration::from_millis(20),
-        })
-        .jitter_seed(3)
-        .build()
-        .unwrap()
-}
+mod common;
+use common::{client, fake_with_window, stream_options, wait_until};
 
 fn options() -> StreamOptions {
-    StreamOptions {
-        ack_flush_interval: Duration::from_millis(20),
-        // The fake's window is 500 ms: keep the margin well inside it.
-        expiry_margin: Duration::from_millis(100),
-        pull_backoff: RetryPolicy {
-            max_attempts: u32::MAX,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-            min_rate_limited_delay: Duration::from_millis(20),
-        },
-        ..StreamOptions::default()
-    }
-}
-
-/// The fake's default 30 s visibility, scaled down so redelivery happens within a test.
-async fn fake_with_window(window: Duration) -> FakeVod {
-    FakeVod::start(FakeConfig {
-        visibility_timeout: window,
-        ..FakeConfig::fast()
-    })
-    .await
-    .unwrap()
+    stream_options()
 }
 
 fn task_or_file_id(event: &Event) -> String {
     event.idempotency_key()
-}
-
-async fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]
@@ -222,79 +175,6 @@ async fn a_delivery_dropped_without_ack_is_redelivered() {
     stream.shutdown().await;
     assert!(fake.stats().redeliveries >= 1);
     assert_eq!(fake.stats().confirmed, 1);
-}
-
-#[tokio::test]
-async fn every_fault_at_once_loses_nothing() {
-    let fake = fake_with_window(Duration::from_millis(500)).await;
-    let total = 300u64;
-    fake.push_samples(None, total);
-    fake.set_fault_mix(Some(FaultMix {
-        probability: 0.3,
-        faults: vec![
-            Fault::HttpStatus(500),
-            Fault::HttpStatus(503),
-            Fault::api_error("RequestLimitExceeded"),
-            Fault::api_error("InternalError"),
-            Fault::api_error("ServiceUnavailable"),
-            Fault::Disconnect,
-            Fault::Slow(Duration::from_millis(30)),
-            Fault::TruncatedBody,
-            Fault::GarbageBody,
-            Fault::AppliedButLost,
-        ],
-        seed: 11,
-        action: None,
-    }));
-    let handed = Arc::new(AtomicU64::new(0));
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    let mut stream = client(&fake).events_with(StreamOptions {
-        concurrency: 2,
-        ..options()
-    });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while fake.stats().confirmed < total {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "stuck: {:?}",
-            fake.stats()
-        );
-        match tokio::time::timeout(Duration::from_millis(700), stream.next()).await {
-            Ok(Some(Ok(event))) => {
-                handed.fetch_add(1, Ordering::Relaxed);
-                *seen.entry(event.idempotency_key()).or_default() += 1;
-            }
-            Ok(Some(Err(e))) => panic!("transient errors must not reach the consumer: {e}"),
-            Ok(None) => panic!("the stream ended"),
-            Err(_) => {} // idle: waiting for redeliveries
-        }
-    }
-    let stats = stream.shutdown().await;
-    let fstats = fake.stats();
-    assert_eq!(
-        seen.len() as u64,
-        total,
-        "every event handed over at least once"
-    );
-    assert_eq!(fstats.confirmed, total);
-    assert_eq!(
-        fstats.queued + fstats.in_flight,
-        0,
-        "nothing left in the queue"
-    );
-    assert_eq!(fstats.violations.total(), 0);
-    assert!(fstats.max_handles_per_confirm <= 16);
-    let duplicates: u32 = seen.values().map(|n| n - 1).sum();
-    assert!(
-        u64::from(duplicates) <= fstats.redeliveries,
-        "duplicates only where the service redelivered: {duplicates} > {}",
-        fstats.redeliveries
-    );
-    assert!(
-        fstats.faults_injected.values().sum::<u64>() > 20,
-        "{fstats:?}"
-    );
-    assert!(stats.handed_over >= total);
 }
 
 #[tokio::test]
@@ -522,4 +402,43 @@ async fn extra_events_beyond_sixteen_do_not_widen_the_prefetch_bound() {
     // enough for exactly one more pull. Counting the 24 extras as room would allow two more.
     assert_eq!(fake.stats().deliveries, 120);
     stream.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_repeating_events_and_handles_does_not_confuse_confirm_batching() {
+    let fake = fake_with_window(Duration::from_secs(30)).await;
+    fake.set_confirm_policy(vod_events::tencent::fake::ConfirmPolicy::RejectAll);
+    fake.set_max_events_per_pull(12);
+    let total = 48u64;
+    fake.push_samples(None, total);
+    // Every answer lists each event twice under one handle: 24 entries per PullEvents.
+    fake.fail_next(Some(Action::PullEvents), Fault::DuplicateEvents, 100);
+    let mut stream = client(&fake).events_with(options());
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    while seen.len() < total as usize {
+        let event = tokio::time::timeout(Duration::from_secs(5), stream.next())
+            .await
+            .expect("events keep coming")
+            .unwrap()
+            .unwrap();
+        *seen.entry(event.idempotency_key()).or_default() += 1;
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(100), stream.next()).await;
+    let stats = stream.shutdown().await;
+    let f = fake.stats();
+    assert_eq!(f.confirmed, total, "{f:?}");
+    assert_eq!(
+        f.confirm_handle_rejections, 0,
+        "no handle sent twice: {f:?}"
+    );
+    assert_eq!(f.errors_with("InvalidParameterValue"), 0, "{f:?}");
+    assert!(f.max_handles_per_confirm <= 16);
+    assert_eq!(f.violations.total(), 0);
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "an exact repeat within one answer is not handed over twice: {seen:?}"
+    );
+    assert_eq!(stats.confirmed, total);
+    assert_eq!(stats.received, total, "{stats:?}");
+    assert_eq!(stats.left_for_redelivery, 0);
 }

@@ -21,6 +21,7 @@
 //! [`EventStream::shutdown`] / [`DeliveryStream::shutdown`] stop pulling, confirm what was
 //! acknowledged, and report what was left for redelivery.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -633,7 +634,14 @@ async fn puller(
         match result {
             Ok(response) => {
                 failures = 0;
-                let n = response.event_set.len();
+                let pulled = dedupe_handles(response.event_set);
+                if pulled.dropped > 0 {
+                    tracing::warn!(
+                        repeats = pulled.dropped,
+                        "PullEvents listed the same event twice under one handle; handing it over once"
+                    );
+                }
+                let n = pulled.events.len();
                 add(&shared.counters.pulls, 1);
                 add(&shared.counters.received, n);
                 if n == 0 {
@@ -648,12 +656,7 @@ async fn puller(
                     .add_permits(MAX_EVENTS_PER_CALL.saturating_sub(n));
                 let usable_until =
                     pulled_at + opts.handle_lifetime.saturating_sub(opts.expiry_margin);
-                for (i, raw) in response.event_set.into_iter().enumerate() {
-                    let received = decode_event_content(raw);
-                    let handle = received
-                        .handle()
-                        .filter(|h| !h.trim().is_empty())
-                        .map(str::to_owned);
+                for (i, (received, handle)) in pulled.events.into_iter().enumerate() {
                     let delivery = Delivery {
                         received,
                         acker: Acker {
@@ -699,6 +702,50 @@ async fn puller(
             }
         }
     }
+}
+
+/// The events of one PullEvents answer, each with the handle its acknowledgement confirms.
+struct PulledBatch {
+    events: Vec<(ReceivedEvent, Option<String>)>,
+    /// Exact repeats (same handle, same bytes) left out.
+    dropped: usize,
+}
+
+/// Guards the confirm batching against an answer that repeats a handle: an exact repeat
+/// (same handle, same bytes) is the same delivery and is handed over once; different events
+/// under one handle are all handed over, and only the last of them carries the handle, so
+/// the handle is confirmed only after every event it stands for was handed over (deliveries
+/// leave in order). No handle is ever queued twice from one answer.
+fn dedupe_handles(event_set: Vec<Box<RawValue>>) -> PulledBatch {
+    let decoded: Vec<ReceivedEvent> = event_set.into_iter().map(decode_event_content).collect();
+    let usable = |r: &ReceivedEvent| {
+        r.handle()
+            .filter(|h| !h.trim().is_empty())
+            .map(str::to_owned)
+    };
+    let mut last_index: HashMap<String, usize> = HashMap::new();
+    let mut seen: HashSet<(String, &str)> = HashSet::new();
+    let mut keep = vec![true; decoded.len()];
+    for (i, r) in decoded.iter().enumerate() {
+        if let Some(h) = usable(r) {
+            if !seen.insert((h.clone(), r.raw().get())) {
+                keep[i] = false;
+                continue;
+            }
+            last_index.insert(h, i);
+        }
+    }
+    let dropped = keep.iter().filter(|k| !**k).count();
+    let events = decoded
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| keep[*i])
+        .map(|(i, r)| {
+            let handle = usable(&r).filter(|h| last_index.get(h) == Some(&i));
+            (r, handle)
+        })
+        .collect();
+    PulledBatch { events, dropped }
 }
 
 async fn confirmer(shared: Arc<Shared>, mut rx: mpsc::UnboundedReceiver<ConfirmerMsg>) {
@@ -850,5 +897,42 @@ impl Client {
     /// [`Client::deliveries`] with options.
     pub fn deliveries_with(&self, options: StreamOptions) -> DeliveryStream {
         DeliveryStream::start(self.clone(), options)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(json: &str) -> Box<RawValue> {
+        RawValue::from_string(json.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn exact_repeats_are_handed_over_once_and_a_shared_handle_goes_to_the_last_event() {
+        let a = r#"{"EventHandle":"h1","EventType":"X","N":1}"#;
+        let b = r#"{"EventHandle":"h1","EventType":"X","N":2}"#;
+        let c = r#"{"EventHandle":"h2","EventType":"X","N":3}"#;
+        let none = r#"{"EventType":"X","N":4}"#;
+        let batch = dedupe_handles(vec![raw(a), raw(c), raw(a), raw(b), raw(none), raw(none)]);
+        assert_eq!(
+            batch.dropped, 1,
+            "only the exact repeat of a (same handle, same bytes)"
+        );
+        let got: Vec<(&str, Option<&str>)> = batch
+            .events
+            .iter()
+            .map(|(r, h)| (r.raw().get(), h.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (a, None), // h1 also stands for b, handed over later
+                (c, Some("h2")),
+                (b, Some("h1")), // confirmed only after a and b were both handed over
+                (none, None),    // no handle: nothing to dedupe on, both handed over
+                (none, None),
+            ]
+        );
     }
 }

@@ -40,6 +40,9 @@ pub enum Fault {
     /// Run the action (events are handed out, confirmations applied), then close the
     /// connection without a response.
     AppliedButLost,
+    /// Run the action; a `PullEvents` answer then lists every event twice, with the same
+    /// `EventHandle` (as a buggy or hostile server might). Other actions answer normally.
+    DuplicateEvents,
 }
 
 impl Fault {
@@ -64,6 +67,7 @@ impl Fault {
             Fault::GarbageBody => FaultKind::GarbageBody,
             Fault::OversizeBody(_) => FaultKind::OversizeBody,
             Fault::AppliedButLost => FaultKind::AppliedButLost,
+            Fault::DuplicateEvents => FaultKind::DuplicateEvents,
         }
     }
 }
@@ -89,6 +93,8 @@ pub enum FaultKind {
     OversizeBody,
     /// [`Fault::AppliedButLost`].
     AppliedButLost,
+    /// [`Fault::DuplicateEvents`].
+    DuplicateEvents,
 }
 
 /// Random faults: each eligible request fails with `probability`, with a fault picked

@@ -272,7 +272,7 @@ async fn handle(
                 _ = wait_shutdown(&mut shutdown) => return Err(DropConnection),
             }
         }
-        Some(Fault::TruncatedBody | Fault::AppliedButLost) | None => {}
+        Some(Fault::TruncatedBody | Fault::AppliedButLost | Fault::DuplicateEvents) | None => {}
     }
 
     let outcome = run(&state, &request, &request_id, &mut shutdown).await;
@@ -295,8 +295,26 @@ async fn handle(
                 Bytes::from(bytes),
             ))
         }
+        Some(Fault::DuplicateEvents) => Ok(ok_json(&state, duplicate_event_set(text))),
         _ => Ok(ok_json(&state, text)),
     }
+}
+
+/// `{"Response":{"EventSet":[a,b],...}}` → `{"Response":{"EventSet":[a,a,b,b],...}}`;
+/// any other answer is returned unchanged.
+fn duplicate_event_set(text: String) -> String {
+    let Ok(mut value) = serde_json::from_str::<Value>(&text) else {
+        return text;
+    };
+    let Some(Value::Array(set)) = value.pointer_mut("/Response/EventSet") else {
+        return text;
+    };
+    let doubled: Vec<Value> = set
+        .drain(..)
+        .flat_map(|event| [event.clone(), event])
+        .collect();
+    *set = doubled;
+    value.to_string()
 }
 
 struct ParsedRequest {
