@@ -197,8 +197,9 @@ async fn soak(plan: Plan) -> Figures {
             stream.stats()
         );
         let now = Instant::now();
-        let (due, waiting): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut held).into_iter().partition(|(at, _)| *at <= now);
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut held)
+            .into_iter()
+            .partition(|(at, _)| *at <= now);
         held = waiting;
         for (_, d) in due {
             late += 1;
@@ -342,7 +343,10 @@ async fn long_soak() {
         FaultKind::AppliedButLost,
         FaultKind::DuplicateEvents,
     ] {
-        assert!(f.faults_injected.get(&kind).copied().unwrap_or(0) > 0, "{kind:?}: {f:?}");
+        assert!(
+            f.faults_injected.get(&kind).copied().unwrap_or(0) > 0,
+            "{kind:?}: {f:?}"
+        );
     }
     assert!(f.partially_rejected_confirms > 0, "{f:?}");
     assert!(f.restarts >= 2 && f.clock_jumps >= 2, "{f:?}");

@@ -504,8 +504,11 @@ pub struct ClientBuilder {
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let endpoint = reqwest::Url::parse(self.endpoint.trim())
+            .map(|url| endpoint_for_display(&url))
+            .unwrap_or_else(|_| "(not a URL)".into());
         f.debug_struct("ClientBuilder")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &endpoint)
             .field("credentials", &self.credentials)
             .field("sub_app_id", &self.sub_app_id)
             .finish_non_exhaustive()
@@ -655,17 +658,21 @@ impl ClientBuilder {
     /// Checks the configuration and builds the client.
     pub fn build(self) -> Result<Client, Error> {
         let url = reqwest::Url::parse(self.endpoint.trim()).map_err(|e| {
-            Error::Config(format!("endpoint {:?} is not a URL: {e}", self.endpoint))
+            // Not echoed: a mistyped endpoint may hold a pasted credential.
+            Error::Config(format!(
+                "the endpoint is not a URL ({e}); expected https://host[:port]"
+            ))
         })?;
+        let shown = endpoint_for_display(&url);
         let host_name = url
             .host_str()
-            .ok_or_else(|| Error::Config(format!("endpoint {:?} has no host", self.endpoint)))?;
+            .ok_or_else(|| Error::Config(format!("endpoint {shown} has no host")))?;
         match url.scheme() {
             "https" => {}
             "http" if self.allow_insecure_http || is_loopback(host_name) => {}
             "http" => {
                 return Err(Error::Config(format!(
-                    "endpoint {url} uses plain http to a non-loopback host; use https, or call allow_insecure_http(true) if you really mean it"
+                    "endpoint {shown} uses plain http to a non-loopback host; use https, or call allow_insecure_http(true) if you really mean it"
                 )))
             }
             other => return Err(Error::Config(format!("endpoint scheme {other:?} is not http or https"))),
@@ -676,7 +683,7 @@ impl ClientBuilder {
             || url.password().is_some()
         {
             return Err(Error::Config(format!(
-                "endpoint {url} must be scheme://host[:port] only (the API path is always /)"
+                "endpoint {shown} must be scheme://host[:port] only, without user info, path or query (the API path is always /)"
             )));
         }
         if url.scheme() == "http" && !is_loopback(host_name) {
@@ -752,6 +759,16 @@ impl ClientBuilder {
                 rng: Mutex::new(rng),
             }),
         })
+    }
+}
+
+/// The endpoint as errors and `Debug` show it: scheme, host and port only. User info, path
+/// and query are left out, because that is where a credential pasted by mistake would sit.
+fn endpoint_for_display(url: &reqwest::Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(host), Some(port)) => format!("{}://{host}:{port}", url.scheme()),
+        (Some(host), None) => format!("{}://{host}", url.scheme()),
+        (None, _) => format!("{}:", url.scheme()),
     }
 }
 

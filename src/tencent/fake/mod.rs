@@ -190,7 +190,9 @@ impl std::fmt::Display for Action {
 
 /// Settings of a fake. Every field can also be changed while the fake runs, through the
 /// setters of [`FakeState`] or [`FakeState::update_config`].
-#[derive(Clone, Debug)]
+///
+/// `Debug` leaves out the secret keys and the required token.
+#[derive(Clone)]
 pub struct FakeConfig {
     /// Accepted key pairs. Default: one pair,
     /// [`DEFAULT_SECRET_ID`](Self::DEFAULT_SECRET_ID) / [`DEFAULT_SECRET_KEY`](Self::DEFAULT_SECRET_KEY).
@@ -237,6 +239,28 @@ impl FakeConfig {
             visibility_timeout: Duration::from_millis(500),
             ..FakeConfig::default()
         }
+    }
+}
+
+impl std::fmt::Debug for FakeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FakeConfig")
+            .field("credentials", &self.credentials)
+            .field(
+                "required_token",
+                &self.required_token.as_ref().map(|_| "** redacted **"),
+            )
+            .field("max_events_per_pull", &self.max_events_per_pull)
+            .field("pull_hold", &self.pull_hold)
+            .field("visibility_timeout", &self.visibility_timeout)
+            .field("empty_pull", &self.empty_pull)
+            .field("confirm_policy", &self.confirm_policy)
+            .field("rate_limit", &self.rate_limit)
+            .field("clock_offset_secs", &self.clock_offset_secs)
+            .field("max_clock_skew_secs", &self.max_clock_skew_secs)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .field("confirm_log_capacity", &self.confirm_log_capacity)
+            .finish()
     }
 }
 

@@ -132,7 +132,8 @@ pub struct ConfirmRecord {
 }
 
 /// The event configuration of one application (`DescribeEventConfig` / `ModifyEventConfig`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `Debug` leaves out the `SignKey`.
+#[derive(Clone, PartialEq, Eq)]
 pub struct EventConfig {
     /// `PULL` (default) or `PUSH`. The fake queues pushed events in either mode.
     pub mode: String,
@@ -146,6 +147,31 @@ pub struct EventConfig {
     pub persistence_complete_event_switch: String,
     /// The callback key; stored, never returned by `DescribeEventConfig`.
     pub sign_key: Option<String>,
+}
+
+impl std::fmt::Debug for EventConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventConfig")
+            .field("mode", &self.mode)
+            .field("notification_url", &self.notification_url)
+            .field(
+                "upload_media_complete_event_switch",
+                &self.upload_media_complete_event_switch,
+            )
+            .field(
+                "delete_media_complete_event_switch",
+                &self.delete_media_complete_event_switch,
+            )
+            .field(
+                "persistence_complete_event_switch",
+                &self.persistence_complete_event_switch,
+            )
+            .field(
+                "sign_key",
+                &self.sign_key.as_ref().map(|_| "** redacted **"),
+            )
+            .finish()
+    }
 }
 
 impl Default for EventConfig {
