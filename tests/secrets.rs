@@ -249,8 +249,12 @@ async fn session(s: &Secrets, leak_on_purpose: bool) -> Vec<String> {
     for e in errors {
         show("error Display", e.to_string());
         show("error Debug", format!("{e:?}"));
-        let panicked =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Err::<(), _>(e).unwrap()));
+        // What a consumer's `.unwrap()` on this error would print.
+        let result: Result<(), vod_events::tencent::Error> = Err(e);
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            #[allow(clippy::unnecessary_literal_unwrap)]
+            result.unwrap()
+        }));
         assert!(panicked.is_err());
     }
 

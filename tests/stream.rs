@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use serde_json::json;
 use vod_events::tencent::fake::{
-    samples::UNKNOWN_EVENT_TYPE, Action, FakeConfig, FakeVod, Fault, FaultMix, RateLimit,
+    samples::UNKNOWN_EVENT_TYPE, Action, FakeConfig, Fault, RateLimit,
 };
 use vod_events::tencent::stream::{AckError, AckOutcome, StreamMetrics, StreamOptions};
 use vod_events::tencent::{Client, Credentials, Error, Event};

@@ -389,24 +389,7 @@ impl Client {
                 body_snippet: body_snippet(&buf),
             }));
         }
-        let mut decoded = serde_json::from_slice::<Envelope<A::Response>>(&buf)
-            .map_err(|e| {
-                fail(Error::Decode {
-                    action: A::NAME,
-                    reason: e.to_string(),
-                    body_snippet: body_snippet(&buf),
-                })
-            })?
-            .response;
-        if let Some(api) = decoded.take_error() {
-            return Err(fail(Error::Api {
-                action: A::NAME,
-                code: api.code,
-                message: api.message,
-                request_id: decoded.request_id().to_owned(),
-            }));
-        }
-        Ok(decoded)
+        decode_response::<A>(&buf).map_err(fail)
     }
 
     /// `PullEvents` for the client's default `SubAppId`: up to 16 events, after a long
@@ -458,6 +441,29 @@ impl Client {
     ) -> Result<ModifyEventConfigResponse, Error> {
         self.call(request).await
     }
+}
+
+/// Decodes an HTTP 200 response body of action `A` exactly as the client does: the
+/// `{"Response": ...}` envelope, then `Response.Error` as [`Error::Api`]. Public only for the
+/// fuzz targets in `fuzz/`; not part of the API.
+#[doc(hidden)]
+pub fn decode_response<A: Action>(body: &[u8]) -> Result<A::Response, Error> {
+    let mut decoded = serde_json::from_slice::<Envelope<A::Response>>(body)
+        .map_err(|e| Error::Decode {
+            action: A::NAME,
+            reason: e.to_string(),
+            body_snippet: body_snippet(body),
+        })?
+        .response;
+    if let Some(api) = decoded.take_error() {
+        return Err(Error::Api {
+            action: A::NAME,
+            code: api.code,
+            message: api.message,
+            request_id: decoded.request_id().to_owned(),
+        });
+    }
+    Ok(decoded)
 }
 
 const REQUEST_CLIENT: &str = concat!("vod-events/", env!("CARGO_PKG_VERSION"));
