@@ -308,7 +308,7 @@ async fn every_fault_restarts_and_clock_jumps_lose_nothing() {
     .await;
     assert!(f.restarts >= 1 && f.clock_jumps >= 1, "{f:?}");
     assert!(f.signature_expired_answers >= 1, "{f:?}");
-    assert!(f.faults_total > 100, "{f:?}");
+    assert!(f.faults_total >= 40, "{f:?}");
     assert!(f.redeliveries > 0 && f.acked_late > 0, "{f:?}");
 }
 
