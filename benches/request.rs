@@ -7,7 +7,8 @@
 //! * `sign/*`: [`sign`] of a PullEvents body (`{"SubAppId":..}`) and of a 16-handle
 //!   ConfirmEvents body, with the fake server's key pair and host: everything the client does
 //!   per attempt to build the `Authorization` header (key derivation, two SHA-256, one HMAC,
-//!   hex and formatting).
+//!   hex and formatting); and [`sign_with_key`], the client's path, which derives the key once
+//!   per UTC day.
 //! * `confirm_body/*`: serialising a ConfirmEvents request of 16 handles, as the client does
 //!   once per call (the handles are already owned strings at that point).
 //!
@@ -19,7 +20,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use vod_events::tencent::api::{ConfirmEvents, PullEvents, MAX_EVENTS_PER_CALL};
 use vod_events::tencent::client::{CONTENT_TYPE_JSON, SERVICE};
 use vod_events::tencent::fake::FakeConfig;
-use vod_events::tencent::sign::{sign, SigningInput};
+use vod_events::tencent::sign::{sign, sign_with_key, signing_key, utc_date, SigningInput};
 
 /// 16 handles shaped like the fake's (28 hex digits; the service's are opaque strings).
 fn confirm16() -> ConfirmEvents {
@@ -59,6 +60,26 @@ fn bench(c: &mut Criterion) {
     g.bench_function("ConfirmEvents body (16 handles)", |b| {
         b.iter(|| black_box(sign(black_box(&input(&confirm_bytes)))))
     });
+    // What the client does per attempt: the key is derived once per UTC day and cached.
+    let key = signing_key(
+        FakeConfig::DEFAULT_SECRET_KEY,
+        &utc_date(input(&pull).timestamp),
+        SERVICE,
+    );
+    g.bench_function("PullEvents body, cached daily key (client path)", |b| {
+        b.iter(|| black_box(sign_with_key(black_box(&input(&pull)), black_box(&key))))
+    });
+    g.bench_function(
+        "ConfirmEvents body (16 handles), cached daily key (client path)",
+        |b| {
+            b.iter(|| {
+                black_box(sign_with_key(
+                    black_box(&input(&confirm_bytes)),
+                    black_box(&key),
+                ))
+            })
+        },
+    );
     g.finish();
 
     let mut g = c.benchmark_group("confirm_body");
