@@ -287,6 +287,21 @@ mod tests {
     }
 
     #[test]
+    fn sign_with_a_derived_key_equals_sign() {
+        let input = SigningInput {
+            secret_id: "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
+            secret_key: "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
+            service: "vod",
+            host: "vod.tencentcloudapi.com",
+            content_type: "application/json",
+            timestamp: 1_735_689_599,
+            payload: b"{\"SubAppId\":1}",
+        };
+        let key = signing_key(input.secret_key, &utc_date(input.timestamp), input.service);
+        assert_eq!(sign_with_key(&input, &key), sign(&input));
+    }
+
+    #[test]
     fn canonical_request_trims_header_values() {
         let a = CanonicalRequest::new(" application/json ", "vod.tencentcloudapi.com ", b"{}");
         let b = CanonicalRequest::new("application/json", "vod.tencentcloudapi.com", b"{}");
