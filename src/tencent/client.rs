@@ -22,7 +22,7 @@ use crate::tencent::credentials::{Credentials, DefaultChain, ProvideCredentials}
 use crate::tencent::error::{body_snippet, Error};
 use crate::tencent::pacing::Pacer;
 use crate::tencent::retry::{Decision, GiveUpReason, RetryBudget, RetryPolicy};
-use crate::tencent::sign::{sign, SigningInput};
+use crate::tencent::sign::{sign_with_key, signing_key, utc_date, SigningInput};
 
 /// The public endpoint of the VOD API.
 pub const DEFAULT_ENDPOINT: &str = "https://vod.tencentcloudapi.com";
@@ -99,6 +99,9 @@ struct Inner {
     skew_logged: AtomicBool,
     pacers: Pacers,
     rng: Mutex<fastrand::Rng>,
+    /// The TC3 signing key of the last UTC day signed for (day number, key): derived once a
+    /// day instead of on every request. The resolved credentials never change.
+    signing_key: Mutex<Option<(i64, [u8; 32])>>,
 }
 
 struct Pacers {
@@ -302,15 +305,31 @@ impl Client {
         let inner = &self.inner;
         let creds = self.credentials().await?;
         let timestamp = self.now_unix();
-        let signed = sign(&SigningInput {
-            secret_id: creds.secret_id(),
-            secret_key: creds.secret_key().expose(),
-            service: SERVICE,
-            host: &inner.host_text,
-            content_type: CONTENT_TYPE_JSON,
-            timestamp,
-            payload: &body,
-        });
+        let day = timestamp.div_euclid(86_400);
+        let key = {
+            let mut cached = lock(&inner.signing_key);
+            match *cached {
+                Some((d, key)) if d == day => key,
+                _ => {
+                    let key =
+                        signing_key(creds.secret_key().expose(), &utc_date(timestamp), SERVICE);
+                    *cached = Some((day, key));
+                    key
+                }
+            }
+        };
+        let signed = sign_with_key(
+            &SigningInput {
+                secret_id: creds.secret_id(),
+                secret_key: creds.secret_key().expose(),
+                service: SERVICE,
+                host: &inner.host_text,
+                content_type: CONTENT_TYPE_JSON,
+                timestamp,
+                payload: &body,
+            },
+            &key,
+        );
         let authorization = header_value(A::NAME, &signed.authorization)?;
         let mut request = inner
             .http
@@ -763,6 +782,7 @@ impl ClientBuilder {
                     other: Pacer::new(self.other_action_rate),
                 },
                 rng: Mutex::new(rng),
+                signing_key: Mutex::new(None),
             }),
         })
     }

@@ -190,6 +190,15 @@ pub struct Signed {
 
 /// Signs one request. Pure: the same input always gives the same output.
 pub fn sign(input: &SigningInput<'_>) -> Signed {
+    let date = utc_date(input.timestamp);
+    sign_with_key(input, &signing_key(input.secret_key, &date, input.service))
+}
+
+/// [`sign`] with the step-6 key already derived by [`signing_key`] for `input.secret_key`,
+/// the UTC date of `input.timestamp` and `input.service` (`input.secret_key` itself is not
+/// read). The key only changes once a day, so a client derives it once per date and saves
+/// three of the four HMACs of every request.
+pub fn sign_with_key(input: &SigningInput<'_>, key: &[u8; 32]) -> Signed {
     let canonical_request = CanonicalRequest::new(input.content_type, input.host, input.payload);
     let credential_scope = CredentialScope::new(input.timestamp, input.service);
     let string_to_sign = StringToSign::new(
@@ -197,8 +206,7 @@ pub fn sign(input: &SigningInput<'_>) -> Signed {
         credential_scope.clone(),
         &canonical_request,
     );
-    let key = signing_key(input.secret_key, credential_scope.date(), input.service);
-    let signature = hex::encode(hmac_sha256(&key, string_to_sign.to_string().as_bytes()));
+    let signature = hex::encode(hmac_sha256(key, string_to_sign.to_string().as_bytes()));
     let authorization = format!(
         "{ALGORITHM} Credential={}/{}, SignedHeaders={}, Signature={}",
         input.secret_id, credential_scope, SIGNED_HEADERS, signature
@@ -276,6 +284,21 @@ mod tests {
         assert_eq!(utc_date(951_782_400), "2000-02-29");
         assert_eq!(utc_date(-1), "1969-12-31");
         assert_eq!(utc_date(4_107_542_400), "2100-03-01");
+    }
+
+    #[test]
+    fn sign_with_a_derived_key_equals_sign() {
+        let input = SigningInput {
+            secret_id: "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
+            secret_key: "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
+            service: "vod",
+            host: "vod.tencentcloudapi.com",
+            content_type: "application/json",
+            timestamp: 1_735_689_599,
+            payload: b"{\"SubAppId\":1}",
+        };
+        let key = signing_key(input.secret_key, &utc_date(input.timestamp), input.service);
+        assert_eq!(sign_with_key(&input, &key), sign(&input));
     }
 
     #[test]
