@@ -9,7 +9,7 @@ use std::collections::{HashSet, VecDeque};
 /// A bounded set of recently seen keys, for skipping redeliveries within one process.
 ///
 /// The service delivers at least once: an event whose confirm was lost comes back. Key it
-/// with [`Event::idempotency_key`], never with the handle (a redelivery has a new one).
+/// with [`Event::idempotency_key`](crate::tencent::Event::idempotency_key), never with the handle (a redelivery has a new one).
 ///
 /// ```
 /// use vod_events::tencent::dedup::RecentlySeen;
