@@ -15,26 +15,18 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use vod_events::tencent::client::decode_response;
 use vod_events::tencent::events::{decode_event_content, Event, ProcedureTask, EVENT_TYPES};
+use vod_events::tencent::PullEvents;
 
 const OFFICIAL: &str = include_str!("../tests/fixtures/pullevents-official-sample.json");
 const PULL_RESPONSE: &str = include_str!("../tests/fixtures/pullcomplete-pullevents-response.json");
 
-#[derive(serde::Deserialize)]
-struct Envelope {
-    #[serde(rename = "Response")]
-    response: Response,
-}
-
-#[derive(serde::Deserialize)]
-struct Response {
-    #[serde(rename = "EventSet")]
-    event_set: Option<Vec<Box<RawValue>>>,
-}
-
+/// The response's `EventSet`, decoded exactly as the client does.
 fn event_set(text: &str) -> Vec<Box<RawValue>> {
-    let env: Envelope = serde_json::from_str(text).expect("envelope");
-    env.response.event_set.unwrap_or_default()
+    decode_response::<PullEvents>(text.as_bytes())
+        .expect("envelope")
+        .event_set
 }
 
 fn first_event(text: &str) -> Value {

@@ -1,31 +1,19 @@
 //! The official PullEvents sample and the PullComplete doc-page examples.
 
-use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use vod_events::tencent::client;
 use vod_events::tencent::events::{decode_event_content, decode_event_json, Event, ReceivedEvent};
+use vod_events::tencent::PullEvents;
 
 const OFFICIAL: &str = include_str!("fixtures/pullevents-official-sample.json");
 const PULL_PUSH: &str = include_str!("fixtures/pullcomplete-push-body.json");
 const PULL_RESPONSE: &str = include_str!("fixtures/pullcomplete-pullevents-response.json");
 
-#[derive(serde::Deserialize)]
-struct Envelope {
-    #[serde(rename = "Response")]
-    response: Response,
-}
-
-#[derive(serde::Deserialize)]
-struct Response {
-    #[serde(rename = "EventSet")]
-    event_set: Option<Vec<Box<RawValue>>>,
-}
-
 /// Decodes a PullEvents response the way the client does.
 fn decode_response(text: &str) -> Vec<ReceivedEvent> {
-    let env: Envelope = serde_json::from_str(text).expect("envelope");
-    env.response
+    client::decode_response::<PullEvents>(text.as_bytes())
+        .expect("envelope")
         .event_set
-        .unwrap_or_default()
         .into_iter()
         .map(decode_event_content)
         .collect()
