@@ -463,8 +463,8 @@ impl Client {
 }
 
 /// Decodes an HTTP 200 response body of action `A` exactly as the client does: the
-/// `{"Response": ...}` envelope, then `Response.Error` as [`Error::Api`]. Public only for the
-/// fuzz targets in `fuzz/`; not part of the API.
+/// `{"Response": ...}` envelope, then `Response.Error` as [`Error::Api`]. Public only so the
+/// fuzz targets, benches and tests decode exactly as the client does; not part of the API.
 #[doc(hidden)]
 pub fn decode_response<A: Action>(body: &[u8]) -> Result<A::Response, Error> {
     let mut decoded = serde_json::from_slice::<Envelope<A::Response>>(body)
