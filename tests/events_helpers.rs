@@ -135,3 +135,30 @@ fn event_type_info_describes_the_types() {
     );
     assert!(event_type_info("Nope").is_none());
 }
+
+#[test]
+fn json_without_handle_drops_only_the_handle_in_every_layout() {
+    let cases = [
+        // The service's layout: handle first, compact (the sliced fast path).
+        r#"{"EventHandle":"h1","EventType":"X","A":1}"#,
+        // Handle not first, whitespace, escapes, a second EventHandle key, the name in a value.
+        r#"{"EventType":"X","EventHandle":"h1","A":1}"#,
+        r#"{ "EventHandle" : "h1" , "EventType":"X"}"#,
+        r#"{"EventHandle":"h\"1","EventType":"X"}"#,
+        r#"{"EventHandle":"h1","EventType":"X","EventHandle":"h1"}"#,
+        r#"{"EventHandle":"h1","EventType":"X","Note":"\"EventHandle\" in a value"}"#,
+        r#"{"EventHandle":"h1"}"#,
+    ];
+    for raw in cases {
+        let received = decode_event_json(raw).unwrap();
+        let text = received.json_without_handle();
+        let value: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{raw}: {text}: {e}"));
+        assert!(value.get("EventHandle").is_none(), "{raw} -> {text}");
+        let mut expected: serde_json::Value = serde_json::from_str(raw).unwrap();
+        expected.as_object_mut().unwrap().remove("EventHandle");
+        assert_eq!(value, expected, "{raw} -> {text}");
+    }
+    let fast = decode_event_json(cases[0]).unwrap().json_without_handle();
+    assert_eq!(fast, r#"{"EventType":"X","A":1}"#);
+}

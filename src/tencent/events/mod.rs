@@ -342,6 +342,20 @@ impl fmt::Debug for ReceivedEvent {
     }
 }
 
+/// The text after `{"EventHandle":"<handle>",` when the object starts exactly so, the handle
+/// needs no JSON escaping, and no other `EventHandle` key can follow; `None` sends the caller
+/// to the full scan.
+fn after_leading_handle<'a>(raw: &'a str, handle: &str) -> Option<&'a str> {
+    if handle.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        return None;
+    }
+    let rest = raw
+        .strip_prefix("{\"EventHandle\":\"")?
+        .strip_prefix(handle)?
+        .strip_prefix("\",")?;
+    (!rest.contains("\"EventHandle\"")).then_some(rest)
+}
+
 /// Decodes one element of PullEvents' `Response.EventSet`.
 ///
 /// Never panics and never fails as a whole: problems are reported in
@@ -402,10 +416,23 @@ impl ReceivedEvent {
         &self.raw
     }
 
-    /// The event object as the service sent it minus `EventHandle`, as compact JSON text: the
-    /// other entries are copied byte for byte, in order. This is the v3.0 push-body form.
+    /// The event object as the service sent it minus `EventHandle`, as JSON text: the other
+    /// entries are copied byte for byte, in order. This is the v3.0 push-body form.
     pub fn json_without_handle(&self) -> String {
-        decode::without_handle(self.raw.get())
+        let raw = self.raw.get();
+        // The service sends the handle first: then dropping it is a slice, not a re-scan
+        // (this is on the operator binary's per-event path).
+        if let Some(rest) = self
+            .handle
+            .as_deref()
+            .and_then(|h| after_leading_handle(raw, h))
+        {
+            let mut out = String::with_capacity(rest.len() + 1);
+            out.push('{');
+            out.push_str(rest);
+            return out;
+        }
+        decode::without_handle(raw)
     }
 
     /// The event object as the service sent it minus `EventHandle`, as a [`Value`] (all fields,
