@@ -71,7 +71,10 @@ async fn every_action_round_trips() {
     assert_eq!(config.mode, "PULL");
     assert_eq!(config.upload_media_complete_event_switch, "ON");
     assert_eq!(
-        fake.event_config(Some(42)).sign_key.as_deref(),
+        fake.event_config(Some(42))
+            .sign_key
+            .as_ref()
+            .map(|k| k.expose()),
         Some("abc123")
     );
     // The default SubAppId reached the fake: app 42's queue is the one drained.

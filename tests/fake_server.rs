@@ -596,7 +596,10 @@ async fn event_config_is_stored_and_sign_key_never_returned() {
     assert_eq!(c["DeleteMediaCompleteEventSwitch"], "OFF");
     assert!(c.get("SignKey").is_none());
     assert_eq!(
-        fake.event_config(Some(7)).sign_key.as_deref(),
+        fake.event_config(Some(7))
+            .sign_key
+            .as_ref()
+            .map(|k| k.expose()),
         Some("mysignkey")
     );
     // The default application is untouched; invalid values are refused.

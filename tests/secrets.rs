@@ -175,7 +175,7 @@ async fn session(s: &Secrets, leak_on_purpose: bool) -> Vec<String> {
     );
     let modify = ModifyEventConfig {
         mode: Some("PULL".into()),
-        sign_key: Some(s.sign_key.clone()),
+        sign_key: Some(s.sign_key.clone().into()),
         ..Default::default()
     };
     show("ModifyEventConfig", format!("{modify:?}"));

@@ -8,6 +8,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
+use crate::tencent::credentials::Secret;
+
 /// The API version every action is sent with.
 pub const API_VERSION: &str = "2018-07-17";
 /// Most handles one ConfirmEvents call may carry, and most events one PullEvents returns.
@@ -237,7 +239,7 @@ impl Action for DescribeEventConfig {
 
 /// `ModifyEventConfig`: switch between PUSH and PULL (reliable callback) and set the event
 /// switches. Fields left `None` are left unchanged by the service.
-#[derive(Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ModifyEventConfig {
     /// The sub-application.
     #[serde(rename = "SubAppId", skip_serializing_if = "Option::is_none")]
@@ -266,35 +268,14 @@ pub struct ModifyEventConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub persistence_complete_event_switch: Option<String>,
-    /// The push-callback signing key (letters and digits, at most 32). A secret: never printed.
-    #[serde(rename = "SignKey", skip_serializing_if = "Option::is_none")]
-    pub sign_key: Option<String>,
-}
-
-impl std::fmt::Debug for ModifyEventConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ModifyEventConfig")
-            .field("sub_app_id", &self.sub_app_id)
-            .field("mode", &self.mode)
-            .field("notification_url", &self.notification_url)
-            .field(
-                "upload_media_complete_event_switch",
-                &self.upload_media_complete_event_switch,
-            )
-            .field(
-                "delete_media_complete_event_switch",
-                &self.delete_media_complete_event_switch,
-            )
-            .field(
-                "persistence_complete_event_switch",
-                &self.persistence_complete_event_switch,
-            )
-            .field(
-                "sign_key",
-                &self.sign_key.as_ref().map(|_| "** redacted **"),
-            )
-            .finish()
-    }
+    /// The push-callback signing key (letters and digits, at most 32). A [`Secret`]: `Debug`
+    /// never shows it; only the request body carries its value.
+    #[serde(
+        rename = "SignKey",
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "expose_secret"
+    )]
+    pub sign_key: Option<Secret>,
 }
 
 /// The answer to [`ModifyEventConfig`].
@@ -315,12 +296,20 @@ impl Action for ModifyEventConfig {
         self.sub_app_id.get_or_insert(id);
     }
     fn validate(&self) -> Result<(), String> {
-        if let Some(key) = &self.sign_key {
+        if let Some(key) = self.sign_key.as_ref().map(Secret::expose) {
             if key.len() > 32 || !key.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err("SignKey must be at most 32 letters and digits".into());
             }
         }
         Ok(())
+    }
+}
+
+/// Serialises a secret's value: it has to travel in the request body, and only there.
+fn expose_secret<S: serde::Serializer>(secret: &Option<Secret>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => s.serialize_str(secret.expose()),
+        None => s.serialize_none(),
     }
 }
 
@@ -428,6 +417,11 @@ mod tests {
         };
         assert!(m.validate().is_ok());
         assert!(!format!("{m:?}").contains("abcSECRET123"));
+        // The request body is the one place the value goes.
+        assert_eq!(
+            serde_json::to_string(&m).unwrap(),
+            r#"{"SignKey":"abcSECRET123"}"#
+        );
         let bad = ModifyEventConfig {
             sign_key: Some("no spaces allowed".into()),
             ..Default::default()

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use super::faults::{Fault, FaultKind, FaultMix, FaultPlan};
 use super::samples::{Model, Template};
 use super::{Action, ConfirmPolicy, EmptyPullShape, FakeConfig, FakeCredential, RateLimit};
+use crate::tencent::credentials::Secret;
 
 /// Most handles the service accepts in one `ConfirmEvents`.
 const MAX_CONFIRM_HANDLES: usize = 16;
@@ -132,8 +133,8 @@ pub struct ConfirmRecord {
 }
 
 /// The event configuration of one application (`DescribeEventConfig` / `ModifyEventConfig`).
-/// `Debug` leaves out the `SignKey`.
-#[derive(Clone, PartialEq, Eq)]
+/// `Debug` leaves out the `SignKey` (it is a [`Secret`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventConfig {
     /// `PULL` (default) or `PUSH`. The fake queues pushed events in either mode.
     pub mode: String,
@@ -146,32 +147,7 @@ pub struct EventConfig {
     /// `ON` or `OFF` (default).
     pub persistence_complete_event_switch: String,
     /// The callback key; stored, never returned by `DescribeEventConfig`.
-    pub sign_key: Option<String>,
-}
-
-impl std::fmt::Debug for EventConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventConfig")
-            .field("mode", &self.mode)
-            .field("notification_url", &self.notification_url)
-            .field(
-                "upload_media_complete_event_switch",
-                &self.upload_media_complete_event_switch,
-            )
-            .field(
-                "delete_media_complete_event_switch",
-                &self.delete_media_complete_event_switch,
-            )
-            .field(
-                "persistence_complete_event_switch",
-                &self.persistence_complete_event_switch,
-            )
-            .field(
-                "sign_key",
-                &self.sign_key.as_ref().map(|_| "** redacted **"),
-            )
-            .finish()
-    }
+    pub sign_key: Option<Secret>,
 }
 
 impl Default for EventConfig {
@@ -1003,7 +979,7 @@ impl FakeState {
             config.persistence_complete_event_switch = v;
         }
         if let Some(v) = sign_key {
-            config.sign_key = Some(v);
+            config.sign_key = Some(Secret::from(v));
         }
         Ok(())
     }
