@@ -99,6 +99,8 @@ mod locate;
 mod num;
 
 use std::fmt;
+use std::ops::Range;
+use std::sync::OnceLock;
 
 use serde::de::Deserializer;
 use serde::ser::{SerializeMap, Serializer};
@@ -323,12 +325,18 @@ impl EventDecodeError {
 
 /// One event as delivered by PullEvents: its handle, its typed value (or why it could not be
 /// decoded) and the raw JSON it was parsed from, which holds everything the service sent.
+///
+/// The typed value is decoded on first use ([`event`](Self::event),
+/// [`into_event`](Self::into_event), …) and kept: a consumer that only forwards the raw JSON
+/// never pays for it. The handle and the EventType are known from the start.
 #[derive(Clone)]
 pub struct ReceivedEvent {
     handle: Option<String>,
     event_type: Option<String>,
-    event: Result<Event, EventDecodeError>,
+    event: OnceLock<Result<Event, EventDecodeError>>,
     raw: Box<RawValue>,
+    /// Where the `EventHandle` entry is in `raw`, when the layout was read without decoding.
+    handle_entry: Option<Range<usize>>,
 }
 
 impl fmt::Debug for ReceivedEvent {
@@ -336,38 +344,37 @@ impl fmt::Debug for ReceivedEvent {
         f.debug_struct("ReceivedEvent")
             .field("handle", &self.handle)
             .field("event_type", &self.event_type)
-            .field("event", &self.event)
+            .field("event", &self.event.get())
             .field("raw_len", &self.raw.get().len())
             .finish()
     }
 }
 
-/// The text after `{"EventHandle":"<handle>",` when the object starts exactly so, the handle
-/// needs no JSON escaping, and no other `EventHandle` key can follow; `None` sends the caller
-/// to the full scan.
-fn after_leading_handle<'a>(raw: &'a str, handle: &str) -> Option<&'a str> {
-    if handle.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-        return None;
-    }
-    let rest = raw
-        .strip_prefix("{\"EventHandle\":\"")?
-        .strip_prefix(handle)?
-        .strip_prefix("\",")?;
-    (!rest.contains("\"EventHandle\"")).then_some(rest)
-}
-
 /// Decodes one element of PullEvents' `Response.EventSet`.
 ///
 /// Never panics and never fails as a whole: problems are reported in
-/// [`ReceivedEvent::event`]. The typed value is parsed directly from the raw text (one scan of
-/// the top level plus one typed parse of the payload); nothing is copied unless asked for.
+/// [`ReceivedEvent::event`]. When the object starts the way the service writes it
+/// (`{"EventHandle":"…","EventType":"…",…`) only those two entries are read now and the typed
+/// value is decoded on first use; any other layout is decoded at once. Either way the results
+/// are the same. The typed value is parsed directly from the raw text (one scan of the top
+/// level plus one typed parse of the payload); nothing is copied unless asked for.
 pub fn decode_event_content(raw: Box<RawValue>) -> ReceivedEvent {
+    if let Some(identity) = decode::identify(raw.get()) {
+        return ReceivedEvent {
+            handle: Some(identity.handle),
+            event_type: Some(identity.event_type),
+            event: OnceLock::new(),
+            raw,
+            handle_entry: Some(identity.handle_entry),
+        };
+    }
     let decoded = decode::decode_str(raw.get());
     ReceivedEvent {
         handle: decoded.handle,
         event_type: decoded.event_type,
-        event: decoded.event,
+        event: OnceLock::from(decoded.event),
         raw,
+        handle_entry: None,
     }
 }
 
@@ -390,14 +397,16 @@ impl ReceivedEvent {
         self.event_type.as_deref()
     }
 
-    /// The typed event, or why it could not be decoded.
+    /// The typed event, or why it could not be decoded (decoded now if this is the first use).
     pub fn event(&self) -> Result<&Event, &EventDecodeError> {
-        self.event.as_ref()
+        self.event
+            .get_or_init(|| decode::decode_str(self.raw.get()).event)
+            .as_ref()
     }
 
     /// Takes the typed event, or why it could not be decoded.
     pub fn into_event(self) -> Result<Event, EventDecodeError> {
-        self.event
+        self.into_parts().1
     }
 
     /// Splits into handle, typed event and raw JSON.
@@ -408,7 +417,11 @@ impl ReceivedEvent {
         Result<Event, EventDecodeError>,
         Box<RawValue>,
     ) {
-        (self.handle, self.event, self.raw)
+        let event = match self.event.into_inner() {
+            Some(event) => event,
+            None => decode::decode_str(self.raw.get()).event,
+        };
+        (self.handle, event, self.raw)
     }
 
     /// The event object exactly as the service sent it (including `EventHandle`).
@@ -420,16 +433,15 @@ impl ReceivedEvent {
     /// entries are copied byte for byte, in order. This is the v3.0 push-body form.
     pub fn json_without_handle(&self) -> String {
         let raw = self.raw.get();
-        // The service sends the handle first: then dropping it is a slice, not a re-scan
-        // (this is on the operator binary's per-event path).
-        if let Some(rest) = self
-            .handle
-            .as_deref()
-            .and_then(|h| after_leading_handle(raw, h))
+        // Known layout: two slices, no re-scan (this is on the operator binary's per-event path).
+        if let Some((before, after)) = self
+            .handle_entry
+            .clone()
+            .and_then(|cut| Some((raw.get(..cut.start)?, raw.get(cut.end..)?)))
         {
-            let mut out = String::with_capacity(rest.len() + 1);
-            out.push('{');
-            out.push_str(rest);
+            let mut out = String::with_capacity(before.len() + after.len());
+            out.push_str(before);
+            out.push_str(after);
             return out;
         }
         decode::without_handle(raw)
@@ -448,7 +460,7 @@ impl ReceivedEvent {
     /// The event's idempotency key: [`Event::idempotency_key`] when it decoded; otherwise
     /// `<EventType>:sha256:<hex>` over the canonical JSON of [`Self::value_without_handle`].
     pub fn idempotency_key(&self) -> String {
-        match &self.event {
+        match self.event() {
             Ok(event) => event.idempotency_key(),
             Err(_) => {
                 let value = self.value_without_handle().unwrap_or(Value::Null);
@@ -480,5 +492,230 @@ mod tests {
         assert_eq!(s, "invalid type: string \"x\", expected i64");
         let s = decode::strip_position("value at line of sight".into());
         assert_eq!(s, "value at line of sight");
+    }
+
+    type Outcome = (
+        Option<String>,
+        Option<String>,
+        Result<Event, EventDecodeError>,
+    );
+
+    /// Everything the lazy `decode_event_content` reports, forcing the typed decode.
+    fn lazy(json: &str) -> Outcome {
+        let received = decode_event_json(json).expect("valid JSON");
+        let handle = received.handle().map(str::to_owned);
+        let event_type = received.event_type().map(str::to_owned);
+        let event = received.event().cloned().map_err(Clone::clone);
+        assert_eq!(received.clone().into_event(), event, "{json}");
+        // Dropping the handle by cutting its entry out gives what the full scan gives.
+        let without = received.json_without_handle();
+        let reparsed = |text: &str| serde_json::from_str::<Value>(text).ok();
+        assert_eq!(
+            reparsed(&without),
+            reparsed(&decode::without_handle(json)),
+            "{json} -> {without}"
+        );
+        (handle, event_type, event)
+    }
+
+    /// The whole-object decode that `decode_event_content` used before it became lazy.
+    fn eager(json: &str) -> Outcome {
+        let d = decode::decode_str(json);
+        (d.handle, d.event_type, d.event)
+    }
+
+    /// The JSON text without whitespace outside strings, keys in their order.
+    fn minify(json: &str) -> String {
+        let mut out = String::with_capacity(json.len());
+        let (mut in_string, mut escaped) = (false, false);
+        for c in json.chars() {
+            if in_string {
+                in_string = escaped || c != '"';
+                escaped = !escaped && c == '\\';
+            } else if c.is_ascii_whitespace() {
+                continue;
+            } else {
+                in_string = c == '"';
+            }
+            out.push(c);
+        }
+        out
+    }
+
+    #[test]
+    fn the_service_layout_is_identified_without_decoding() {
+        #[derive(Deserialize)]
+        struct Envelope {
+            #[serde(rename = "Response")]
+            response: Body,
+        }
+        #[derive(Deserialize)]
+        struct Body {
+            #[serde(rename = "EventSet")]
+            event_set: Vec<Box<RawValue>>,
+        }
+        let official = include_str!("../../../tests/fixtures/pullevents-official-sample.json");
+        let envelope: Envelope = serde_json::from_str(official).expect("fixture");
+        assert!(!envelope.response.event_set.is_empty());
+        for raw in envelope.response.event_set {
+            // The official sample as printed (indented), and compact as the service sends it.
+            let value: Value = serde_json::from_str(raw.get()).expect("event");
+            let compact = minify(raw.get());
+            let received = decode_event_json(&compact).expect("valid JSON");
+            assert_eq!(
+                received.json_without_handle(),
+                decode::without_handle(&compact),
+                "compact text: byte for byte"
+            );
+            for json in [raw.get(), compact.as_str()] {
+                let identified = decode::identify(json).expect("service layout");
+                assert_eq!(identified.handle, value["EventHandle"]);
+                assert_eq!(identified.event_type, value["EventType"]);
+                let received = decode_event_json(json).expect("valid JSON");
+                assert!(received.event.get().is_none(), "decoded too early");
+                assert_eq!(lazy(json), eager(json));
+            }
+        }
+        for json in [
+            r#"{"EventHandle":"h","EventType":"PullComplete","PullCompleteEvent":{"FileUrl":"http://a/b?x=1\u0026y=2"}}"#,
+            r#"{"EventHandle":"h","EventType":"PullComplete","PullCompleteEvent":{"FileUrl":"a\":b\\"}}"#,
+            r#"{ "EventType" : "Mystery" ,
+                "EventHandle" : "é" }"#,
+            r#"{"EventHandle":"","EventType":"PullComplete","PullCompleteEvent":{"ErrCode":"x"}}"#,
+        ] {
+            assert!(decode::identify(json).is_some(), "{json}");
+            assert_eq!(lazy(json), eager(json), "{json}");
+        }
+    }
+
+    #[test]
+    fn odd_layouts_are_decoded_at_once_and_agree() {
+        for json in [
+            // A second EventHandle, plain or escaped: the last one counts.
+            r#"{"EventHandle":"a","EventType":"PullComplete","EventHandle":"b"}"#,
+            r#"{"EventHandle":"a","EventType":"PullComplete","Event\u0048andle":"b"}"#,
+            r#"{"EventHandle":"a","EventType":"PullComplete","X":{"Event\u0048andle":"b"}}"#,
+            // A second EventType: an error, with no EventType reported.
+            r#"{"EventHandle":"a","EventType":"PullComplete","EventType":"X"}"#,
+            r#"{"EventHandle":"a","EventType":"PullComplete","Event\u0054ype":"X"}"#,
+            // Escapes, non-strings, other orders, missing entries.
+            r#"{"EventHandle":"a\"b","EventType":"PullComplete"}"#,
+            r#"{"EventHandle":"a","EventType":"Pull\u0043omplete","PullCompleteEvent":{}}"#,
+            r#"{"EventHandle":1,"EventType":"PullComplete"}"#,
+            r#"{"EventHandle":"a","EventType":null}"#,
+            r#"{"EventType":"PullComplete","PullCompleteEvent":{},"EventHandle":"a"}"#,
+            r#"{"EventHandle":"a"}"#,
+            r#"{"EventHandle":"a","EventType":"PullComplete" ]"#,
+            r#"["EventHandle","a"]"#,
+            r#""{\"EventHandle\":\"a\",\"EventType\":\"X\"}""#,
+        ] {
+            let Ok(raw) = serde_json::from_str::<&RawValue>(json) else {
+                continue;
+            };
+            assert!(decode::identify(raw.get()).is_none(), "{json}");
+            let received = decode_event_json(json).expect("valid JSON");
+            assert!(
+                received.event.get().is_some(),
+                "not decoded at once: {json}"
+            );
+            assert_eq!(lazy(json), eager(json), "{json}");
+        }
+    }
+
+    mod lazy_matches_eager {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn key() -> impl Strategy<Value = String> {
+            proptest::sample::select(vec![
+                "\"EventHandle\"",
+                "\"EventType\"",
+                "\"Event\\u0048andle\"",
+                "\"Event\\u0054ype\"",
+                "\"PullCompleteEvent\"",
+                "\"FileUploadEvent\"",
+                "\"FileUrl\"",
+                "\"ErrCode\"",
+                "\"a\\\"b\"",
+            ])
+            .prop_map(str::to_owned)
+        }
+
+        fn scalar() -> impl Strategy<Value = String> {
+            prop_oneof![
+                proptest::sample::select(vec![
+                    "\"PullComplete\"",
+                    "\"NewFileUpload\"",
+                    "\"Mystery\"",
+                    "\"\"",
+                    "\"h\\u0026x\"",
+                    "\"a\\\":b\"",
+                    "\"é\"",
+                    "null",
+                    "0",
+                    "-1.5",
+                    "true",
+                ])
+                .prop_map(str::to_owned),
+                "[a-zA-Z0-9]{0,12}".prop_map(|s| format!("\"{s}\"")),
+            ]
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            scalar().prop_recursive(3, 24, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec((key(), inner.clone()), 0..4).prop_map(|kv| {
+                        let body: Vec<String> =
+                            kv.into_iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                        format!("{{{}}}", body.join(","))
+                    }),
+                    proptest::collection::vec(inner, 0..3)
+                        .prop_map(|items| format!("[{}]", items.join(","))),
+                ]
+            })
+        }
+
+        fn ws() -> impl Strategy<Value = &'static str> {
+            proptest::sample::select(vec!["", "", "", " ", "\n  "])
+        }
+
+        /// Objects that usually start like the service's (handle, type) and sometimes don't.
+        fn object() -> impl Strategy<Value = String> {
+            let head = prop_oneof![
+                3 => (scalar(), scalar()).prop_map(|(h, t)| vec![
+                    ("\"EventHandle\"".to_owned(), h),
+                    ("\"EventType\"".to_owned(), t),
+                ]),
+                1 => (scalar(), scalar()).prop_map(|(h, t)| vec![
+                    ("\"EventType\"".to_owned(), t),
+                    ("\"EventHandle\"".to_owned(), h),
+                ]),
+                1 => proptest::collection::vec((key(), scalar()), 0..3),
+            ];
+            (
+                head,
+                proptest::collection::vec((key(), value()), 0..5),
+                ws(),
+                ws(),
+            )
+                .prop_map(|(head, tail, w1, w2)| {
+                    let body: Vec<String> = head
+                        .into_iter()
+                        .chain(tail)
+                        .map(|(k, v)| format!("{w1}{k}{w2}:{w1}{v}{w2}"))
+                        .collect();
+                    format!("{w1}{{{}}}", body.join(","))
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(3000))]
+
+            #[test]
+            fn on_any_object(json in object()) {
+                prop_assume!(serde_json::from_str::<&RawValue>(&json).is_ok());
+                prop_assert_eq!(lazy(&json), eager(&json), "{}", json);
+            }
+        }
     }
 }

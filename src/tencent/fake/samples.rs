@@ -103,8 +103,8 @@ pub(crate) struct Template {
 }
 
 impl Template {
-    fn new(value: &Value) -> Template {
-        let text = value.to_string();
+    fn new(value: &Map<String, Value>) -> Template {
+        let text = super::state::service_layout(value);
         Template {
             parts: text.split(MARK).map(str::to_owned).collect(),
         }
@@ -164,7 +164,7 @@ impl Model {
             event.insert("EventType".into(), Value::String(event_type.clone()));
             event.insert(raw.payload_field.clone(), payload);
             by_name.insert(event_type.clone(), types.len());
-            templates.push(Arc::new(Template::new(&Value::Object(event))));
+            templates.push(Arc::new(Template::new(&event)));
             types.push(EventTypeInfo {
                 event_type,
                 payload_field: raw.payload_field,
@@ -188,7 +188,7 @@ impl Model {
             types,
             templates,
             by_name,
-            unknown: Arc::new(Template::new(&unknown)),
+            unknown: Arc::new(Template::new(unknown.as_object()?)),
         })
     }
 
