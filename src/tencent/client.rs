@@ -748,6 +748,10 @@ impl ClientBuilder {
                 .connect_timeout(self.connect_timeout)
                 .tcp_nodelay(true)
                 .https_only(url.scheme() == "https")
+                // The API answers at its one endpoint and never redirects; following a
+                // redirect would only send signed requests somewhere else (and costs a URL
+                // parse per request).
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
         };
