@@ -12,15 +12,23 @@ Each measurement starts a fresh `fake_server` process holding N sample events, r
 process against it (stdout to /dev/null) under `/usr/bin/time`, then closes the fake's stdin
 and reads its counters (every event must be confirmed exactly once, nothing rate limited).
 
-Scenarios, in this order in every round (so the ratios compare runs of the same round):
-  ours-c1   poll --concurrency 1
-  ours-c4   poll --concurrency 4
-  sdk       the Python SDK loop (one puller)
-  ceiling   poll --concurrency 4, fake limiting each action to 100 requests/s
+Scenarios, in this order in every round (so the ratios compare runs of the same round). At
+the service's operating point, 98 requests/s per action (poll's default pace; 1,568 events/s):
+  ours-c1       poll --concurrency 1
+  ours-c4       poll --concurrency 4
+  ceiling       poll --concurrency 4, fake limiting each action to 100 requests/s
+  sdk-paced     the Python SDK loop, paced like poll (sdk_poll.py --rate 98)
+  floor-paced   examples/io_floor --rate 98: two bare HTTP exchanges per batch, nothing else
+Unpaced, as fast as client and fake go:
+  ours-unpaced  poll --concurrency 1 --rate 0
+  sdk           the Python SDK loop (one puller), unpaced
+  floor         examples/io_floor, unpaced
 Then, unless --no-latency: `examples/latency` (push -> stream.next() with a long poll held).
 
 Reported per scenario (median over rounds): events/s, client CPU seconds (user+sys) per 10,000
-events, peak RSS; and the per-round ratio SDK CPU/event / ours CPU/event.
+events, peak RSS; and per round, the SDK's CPU/event divided by the scenario's, against the SDK
+run at the same pace (sdk-paced for paced scenarios, sdk for unpaced ones) and against the
+unpaced SDK. The floors bound what any client could reach.
 """
 
 import argparse
@@ -50,7 +58,7 @@ def example(name):
 def build():
     subprocess.run(
         ["cargo", "build", "--release", "--example", "poll", "--example", "fake_server",
-         "--example", "latency"],
+         "--example", "latency", "--example", "io_floor"],
         cwd=ROOT, check=True)
 
 
@@ -123,16 +131,25 @@ def run_client(name, events, rate_limit, command):
     }
 
 
+PACE = "98"
+
+
 def scenarios(events, sdk_python):
+    """(name, fake rate limit, command, SDK scenario run at the same pace)."""
     poll = example("poll")
     common = [poll, "--endpoint", "{endpoint}", "--max-events", str(events)]
     sdk = [sdk_python, os.path.join(ROOT, "bench", "peer", "sdk_poll.py"),
            "--endpoint", "{endpoint}", "--max-events", str(events)]
+    floor = [example("io_floor"), "--endpoint", "{endpoint}", "--max-events", str(events)]
     return [
-        ("ours-c1", 0, common + ["--concurrency", "1"]),
-        ("ours-c4", 0, common + ["--concurrency", "4"]),
-        ("sdk", 0, sdk),
-        ("ceiling", 100, common + ["--concurrency", "4"]),
+        ("ours-c1", 0, common + ["--concurrency", "1"], "sdk-paced"),
+        ("ours-c4", 0, common + ["--concurrency", "4"], "sdk-paced"),
+        ("ceiling", 100, common + ["--concurrency", "4"], "sdk-paced"),
+        ("sdk-paced", 0, sdk + ["--rate", PACE], None),
+        ("floor-paced", 0, floor + ["--rate", PACE], "sdk-paced"),
+        ("ours-unpaced", 0, common + ["--concurrency", "1", "--rate", "0"], "sdk"),
+        ("sdk", 0, sdk, None),
+        ("floor", 0, floor, "sdk"),
     ]
 
 
@@ -164,13 +181,14 @@ def main():
         except subprocess.CalledProcessError as e:
             print(f"e2e: SDK setup failed, skipping the peer: {e.stderr[-500:]}", file=sys.stderr)
     todo = [s for s in scenarios(args.events, sdk_python or "")
-            if not (s[0] == "sdk" and sdk_python is None)
+            if not (s[0].startswith("sdk") and sdk_python is None)
             and (not args.only or s[0] in args.only.split(","))]
+    reference = {name: ref for name, _, _, ref in todo}
 
-    results = {name: [] for name, _, _ in todo}
+    results = {name: [] for name, _, _, _ in todo}
     ratios = []
     for round_ in range(1, args.repeat + 1):
-        for name, limit, command in todo:
+        for name, limit, command, _ in todo:
             with Lock(args.lock):
                 r = run_client(name, args.events, limit, command)
             results[name].append(r)
@@ -178,27 +196,39 @@ def main():
                   f"{r['cpu_per_10k']:.3f} CPU s/10k ({r['user_s']:.2f} u + {r['sys_s']:.2f} s), "
                   f"{r['rss_mib']:.1f} MiB, confirmed {r['confirmed']}, "
                   f"rate_limited {r['rate_limited']}, ok={r['ok']}", file=sys.stderr, flush=True)
-        if "sdk" in results and results["sdk"]:
-            sdk_cpu = results["sdk"][-1]["cpu_us_per_event"]
-            ratios.append({name: sdk_cpu / results[name][-1]["cpu_us_per_event"]
-                           for name in ("ours-c1", "ours-c4", "ceiling") if results.get(name)})
+        # Per round: SDK CPU/event ÷ this scenario's, against the same-pace SDK and the unpaced one.
+        this_round = {}
+        for name, ref in reference.items():
+            if ref is None:
+                continue
+            cpu = results[name][-1]["cpu_us_per_event"]
+            for label, sdk_name in (("same pace", ref), ("unpaced SDK", "sdk")):
+                if results.get(sdk_name):
+                    this_round[(name, label)] = results[sdk_name][-1]["cpu_us_per_event"] / cpu
+        ratios.append(this_round)
 
     print(f"\nN = {args.events} events per run, {args.repeat} rounds; medians\n")
+    def ratio(name, label):
+        values = [r[(name, label)] for r in ratios if (name, label) in r]
+        return f"{statistics.median(values):.1f}×" if values else "—"
+
     print("| scenario | events/s | % of 1,600/s | CPU s / 10k events | CPU µs / event "
-          "| peak RSS MiB | SDK ÷ ours CPU/event | all confirmed, 0 rate-limited |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+          "| user / sys µs | peak RSS MiB | SDK same pace ÷ this | SDK unpaced ÷ this "
+          "| all confirmed, 0 rate-limited |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, runs in results.items():
-        ratio = "—"
-        if ratios and name in ratios[0]:
-            ratio = f"{statistics.median(r[name] for r in ratios):.1f}×"
+        user = statistics.median(r["user_s"] / r["events"] * 1e6 for r in runs)
+        sys_ = statistics.median(r["sys_s"] / r["events"] * 1e6 for r in runs)
         print(f"| {name} | {median(runs, 'events_per_s'):.0f} "
               f"| {median(runs, 'events_per_s') / CEILING * 100:.1f}% "
               f"| {median(runs, 'cpu_per_10k'):.3f} | {median(runs, 'cpu_us_per_event'):.1f} "
-              f"| {median(runs, 'rss_mib'):.1f} | {ratio} "
+              f"| {user:.1f} / {sys_:.1f} | {median(runs, 'rss_mib'):.1f} "
+              f"| {ratio(name, 'same pace')} | {ratio(name, 'unpaced SDK')} "
               f"| {'yes' if all(r['ok'] for r in runs) else 'NO'} |")
-    if ratios:
-        print("\nper-round SDK ÷ ours CPU/event: " + "; ".join(
-            ", ".join(f"{k} {v:.1f}×" for k, v in r.items()) for r in ratios))
+    if any(ratios):
+        print("\nper round, SDK ÷ this (same pace): " + "; ".join(
+            ", ".join(f"{n} {v:.1f}×" for (n, label), v in r.items() if label == "same pace")
+            for r in ratios))
     for name, runs in results.items():
         print(f"{name} rate_limited per round: {[r['rate_limited'] for r in runs]}")
 
@@ -209,7 +239,9 @@ def main():
         print("\n" + out.stdout.strip())
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"results": results, "ratios": ratios}, f, indent=1)
+            json.dump({"results": results,
+                       "ratios": [{f"{n} / {label}": v for (n, label), v in r.items()}
+                                  for r in ratios]}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,10 @@ OPTIONS:
     --idle-exit SECS      exit 0 after SECS without any event
     --no-confirm          print events but never confirm them (they come back after 30 s)
     --concurrency N       pullers working at once [default: 1]
+    --rate N              most PullEvents and most ConfirmEvents requests per second, each
+                          [default: 98]; the service allows 100 per application, so
+                          processes sharing an application should split it (e.g. 49 each);
+                          0 turns pacing off (only for benchmarks against a fake server)
     --format jsonl|text   jsonl [default]: one event per line, as the service sent it minus
                           EventHandle; text: one readable line per event
     --demo                run against an embedded fake server holding a sample of every
@@ -74,6 +78,7 @@ struct Args {
     idle_exit: Option<Duration>,
     no_confirm: bool,
     concurrency: usize,
+    rate: Option<f64>,
     format: Format,
     demo: bool,
 }
@@ -86,6 +91,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         idle_exit: None,
         no_confirm: false,
         concurrency: 1,
+        rate: None,
         format: Format::Jsonl,
         demo: false,
     };
@@ -121,6 +127,15 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
                     return Err(format!("{name} must be between 1 and 64"));
                 }
                 args.concurrency = n as usize;
+            }
+            "--rate" => {
+                let rate: f64 = value("requests per second")?
+                    .parse()
+                    .map_err(|_| format!("{name} takes a number of requests per second"))?;
+                if !(rate.is_finite() && rate >= 0.0) {
+                    return Err(format!("{name} takes a non-negative number"));
+                }
+                args.rate = Some(rate);
             }
             "--format" => {
                 args.format = match value("jsonl or text")?.as_str() {
@@ -259,6 +274,9 @@ async fn run(args: Args) -> Result<(), Failure> {
     }
     if let Some(id) = args.sub_app_id {
         builder = builder.sub_app_id(id);
+    }
+    if let Some(rate) = args.rate {
+        builder = builder.event_action_rate(rate);
     }
     let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
 

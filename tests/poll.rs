@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
-use vod_events::tencent::fake::{samples, FakeConfig, FakeVod};
+use vod_events::tencent::fake::{samples, FakeConfig, FakeVod, RateLimit};
 
 /// `cargo test` builds the examples next to the test binaries: target/<profile>/examples/poll.
 fn poll_binary() -> PathBuf {
@@ -105,6 +105,33 @@ async fn max_events_prints_and_confirms_exactly_that_many() {
     );
 }
 
+/// `--rate` is what keeps several processes sharing one application under its limit: at a
+/// rate below the fake's limit nothing is refused, while the same run unpaced is refused.
+#[tokio::test]
+async fn rate_keeps_the_process_under_a_lower_limit() {
+    let mut refused = Vec::new();
+    for rate in ["8", "0"] {
+        let fake = fake().await;
+        fake.set_rate_limit(Some(RateLimit::per_second(10)));
+        fake.push_samples(None, 200);
+        let out = run(with_fake_credentials(&mut poll(&[
+            "--endpoint",
+            &fake.endpoint(),
+            "--max-events",
+            "200",
+            "--rate",
+            rate,
+        ])))
+        .await;
+        assert_eq!(out.code, Some(0), "--rate {rate}: {}", out.stderr);
+        assert_eq!(lines(&out.stdout).len(), 200);
+        assert_eq!(fake.stats().confirmed, 200);
+        refused.push(fake.stats().rate_limited);
+    }
+    assert_eq!(refused[0], 0, "--rate 8 under a limit of 10/s");
+    assert!(refused[1] > 0, "unpaced, 13+ pulls in well under a second");
+}
+
 #[tokio::test]
 async fn idle_exit_drains_the_queue_then_stops() {
     let fake = fake().await;
@@ -183,6 +210,8 @@ async fn bad_flags_are_usage_errors() {
         &["--max-events", "many"],
         &["--bogus"],
         &["--concurrency", "0"],
+        &["--rate", "-1"],
+        &["--rate", "fast"],
     ] {
         let out = run(&mut poll(args)).await;
         assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
@@ -196,6 +225,7 @@ async fn bad_flags_are_usage_errors() {
         "--idle-exit",
         "--no-confirm",
         "--concurrency",
+        "--rate",
         "--format",
         "--demo",
     ] {

@@ -12,7 +12,8 @@ which then runs this script with that python so pip never runs under the timer).
 
 Loop: PullEvents (the SDK deserialises the response into its model objects), collect the
 ``EventHandle`` of every event, ConfirmEvents with those handles (at most 16 per call), repeat
-until ``--max-events`` events were confirmed. Credentials: TENCENTCLOUD_SECRET_ID /
+until ``--max-events`` events were confirmed; ``--rate N`` paces each action to N requests
+per second the way ``poll`` does (default: unpaced). Credentials: TENCENTCLOUD_SECRET_ID /
 TENCENTCLOUD_SECRET_KEY. One summary line goes to stderr.
 """
 
@@ -50,6 +51,10 @@ def main():
     parser.add_argument("--endpoint", required=True, help="http://127.0.0.1:PORT/")
     parser.add_argument("--max-events", type=int, required=True)
     parser.add_argument("--sub-app-id", type=int)
+    parser.add_argument(
+        "--rate", type=float, default=0.0,
+        help="most PullEvents and most ConfirmEvents per second, each, as poll's --rate "
+             "(default 0: as fast as it goes)")
     args = parser.parse_args()
 
     from tencentcloud.common import credential
@@ -65,9 +70,22 @@ def main():
     )
     client = vod_client.VodClient(cred, "", profile)
 
+    interval = 1.0 / args.rate if args.rate > 0 else 0.0
+    next_slot = {"pull": 0.0, "confirm": 0.0}
+
+    def pace(action):
+        """Waits for the action's next slot (one per `interval`), like poll's pacer."""
+        if interval:
+            now = time.monotonic()
+            slot = max(now, next_slot[action])
+            next_slot[action] = slot + interval
+            if slot > now:
+                time.sleep(slot - now)
+
     confirmed = pulls = empty = 0
     started = time.monotonic()
     while confirmed < args.max_events:
+        pace("pull")
         req = models.PullEventsRequest()
         if args.sub_app_id is not None:
             req.SubAppId = args.sub_app_id
@@ -82,6 +100,7 @@ def main():
             conf.EventHandles = handles[i : i + MAX_HANDLES]
             if args.sub_app_id is not None:
                 conf.SubAppId = args.sub_app_id
+            pace("confirm")
             client.ConfirmEvents(conf)
             confirmed += len(conf.EventHandles)
     elapsed = time.monotonic() - started
