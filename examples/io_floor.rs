@@ -168,7 +168,9 @@ fn run() -> Result<u64, Box<dyn std::error::Error>> {
         let payload = serde_json::to_vec(&serde_json::json!({ "EventHandles": batch }))?;
         let answer = conn.call("ConfirmEvents", &payload)?;
         if memchr::memmem::find(answer, b"\"Error\"").is_some() {
-            return Err(format!("ConfirmEvents failed: {}", String::from_utf8_lossy(answer)).into());
+            return Err(
+                format!("ConfirmEvents failed: {}", String::from_utf8_lossy(answer)).into(),
+            );
         }
         confirmed += batch.len() as u64;
     }

@@ -419,7 +419,7 @@ fn report_progress(stats: &StreamStats, progress: &Progress, printed: u64, elaps
 fn write_event(out: &mut impl Write, delivery: &Delivery, format: Format) -> io::Result<()> {
     match format {
         Format::Jsonl => {
-            out.write_all(delivery.received().json_without_handle().as_bytes())?;
+            delivery.received().write_json_without_handle(&mut *out)?;
             out.write_all(b"\n")?;
         }
         Format::Text => writeln!(out, "{}", text_line(delivery))?,

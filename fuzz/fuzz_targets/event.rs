@@ -1,5 +1,6 @@
 //! One `EventContent` object: the generic `Deserialize` (`Event::from_json`) and the stream's
-//! fast path (`decode_event_json`), and re-serialising whatever decoded.
+//! lazy path (`decode_event_json`, which must agree with it), and re-serialising whatever
+//! decoded.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -21,6 +22,22 @@ fuzz_target!(|data: &[u8]| {
         let _ = received.idempotency_key();
         if let Ok(event) = received.event() {
             let _ = serde_json::to_string(event);
+        }
+        // Reading only EventHandle/EventType up front (and decoding on first use) must give
+        // what decoding the whole object gives: the same typed result, the handle a map reader
+        // sees (last key wins), and the object minus its handle.
+        assert_eq!(received.event(), Event::from_json(text).as_ref(), "{text}");
+        let value: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+        assert_eq!(
+            received.handle(),
+            value.get("EventHandle").and_then(|h| h.as_str()),
+            "{text}"
+        );
+        if let serde_json::Value::Object(mut object) = value {
+            object.remove("EventHandle");
+            let without: serde_json::Value =
+                serde_json::from_str(&received.json_without_handle()).expect("valid JSON");
+            assert_eq!(without, serde_json::Value::Object(object), "{text}");
         }
     }
 });

@@ -227,6 +227,7 @@ pub struct Delivery {
 
 impl Delivery {
     /// The typed event, or why it could not be decoded (its raw JSON is still in [`Delivery::raw`]).
+    /// Decoded on first call, so a consumer that only forwards [`Delivery::raw`] never pays for it.
     pub fn event(&self) -> Result<&Event, &EventDecodeError> {
         self.received.event()
     }

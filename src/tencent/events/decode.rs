@@ -387,7 +387,7 @@ impl<'a> Cursor<'a> {
     fn plain_string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
-        let len = self.text[start..].find(['"', '\\'])?;
+        let len = self.text.get(start..)?.find(['"', '\\'])?;
         self.at = start + len;
         self.eat(b'"')?;
         self.text.get(start..start + len)

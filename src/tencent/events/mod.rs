@@ -432,19 +432,35 @@ impl ReceivedEvent {
     /// The event object as the service sent it minus `EventHandle`, as JSON text: the other
     /// entries are copied byte for byte, in order. This is the v3.0 push-body form.
     pub fn json_without_handle(&self) -> String {
-        let raw = self.raw.get();
-        // Known layout: two slices, no re-scan (this is on the operator binary's per-event path).
-        if let Some((before, after)) = self
-            .handle_entry
-            .clone()
-            .and_then(|cut| Some((raw.get(..cut.start)?, raw.get(cut.end..)?)))
-        {
-            let mut out = String::with_capacity(before.len() + after.len());
-            out.push_str(before);
-            out.push_str(after);
-            return out;
+        match self.around_handle() {
+            Some((before, after)) => {
+                let mut out = String::with_capacity(before.len() + after.len());
+                out.push_str(before);
+                out.push_str(after);
+                out
+            }
+            None => decode::without_handle(self.raw.get()),
         }
-        decode::without_handle(raw)
+    }
+
+    /// Writes [`Self::json_without_handle`] to `out`; for the service's layout that is two
+    /// slices of the raw text, with nothing allocated.
+    pub fn write_json_without_handle<W: std::io::Write>(&self, mut out: W) -> std::io::Result<()> {
+        match self.around_handle() {
+            Some((before, after)) => {
+                out.write_all(before.as_bytes())?;
+                out.write_all(after.as_bytes())
+            }
+            None => out.write_all(decode::without_handle(self.raw.get()).as_bytes()),
+        }
+    }
+
+    /// The raw text before and after the `EventHandle` entry, when the layout was read without
+    /// decoding (no re-scan: this is on the operator binary's per-event path).
+    fn around_handle(&self) -> Option<(&str, &str)> {
+        let raw = self.raw.get();
+        let cut = self.handle_entry.clone()?;
+        Some((raw.get(..cut.start)?, raw.get(cut.end..)?))
     }
 
     /// The event object as the service sent it minus `EventHandle`, as a [`Value`] (all fields,
@@ -509,6 +525,11 @@ mod tests {
         assert_eq!(received.clone().into_event(), event, "{json}");
         // Dropping the handle by cutting its entry out gives what the full scan gives.
         let without = received.json_without_handle();
+        let mut written = Vec::new();
+        received
+            .write_json_without_handle(&mut written)
+            .expect("writes to a Vec");
+        assert_eq!(written, without.as_bytes(), "{json}");
         let reparsed = |text: &str| serde_json::from_str::<Value>(text).ok();
         assert_eq!(
             reparsed(&without),
