@@ -112,12 +112,7 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
             "--sub-app-id" => args.sub_app_id = Some(number(&name, &value("a number")?)?),
             "--max-events" => args.max_events = Some(number(&name, &value("a number")?)?),
             "--idle-exit" => {
-                let secs: f64 = value("seconds")?
-                    .parse()
-                    .map_err(|_| format!("{name} takes a number of seconds"))?;
-                if !(secs.is_finite() && secs >= 0.0) {
-                    return Err(format!("{name} takes a non-negative number of seconds"));
-                }
+                let secs = non_negative(&name, &value("seconds")?, "seconds")?;
                 args.idle_exit = Some(Duration::from_secs_f64(secs));
             }
             "--no-confirm" => args.no_confirm = true,
@@ -129,13 +124,8 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
                 args.concurrency = n as usize;
             }
             "--rate" => {
-                let rate: f64 = value("requests per second")?
-                    .parse()
-                    .map_err(|_| format!("{name} takes a number of requests per second"))?;
-                if !(rate.is_finite() && rate >= 0.0) {
-                    return Err(format!("{name} takes a non-negative number"));
-                }
-                args.rate = Some(rate);
+                let unit = "requests per second";
+                args.rate = Some(non_negative(&name, &value(unit)?, unit)?);
             }
             "--format" => {
                 args.format = match value("jsonl or text")?.as_str() {
@@ -149,6 +139,16 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         }
     }
     Ok(Some(args))
+}
+
+/// A finite number ≥ 0, e.g. seconds or requests per second.
+fn non_negative(name: &str, text: &str, unit: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 0.0 => Ok(n),
+        _ => Err(format!(
+            "{name} takes a non-negative number of {unit}, not {text:?}"
+        )),
+    }
 }
 
 fn number(name: &str, text: &str) -> Result<u64, String> {
