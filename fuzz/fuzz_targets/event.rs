@@ -27,7 +27,11 @@ fuzz_target!(|data: &[u8]| {
         // what decoding the whole object gives: the same typed result, the handle a map reader
         // sees (last key wins), and the object minus its handle.
         assert_eq!(received.event(), Event::from_json(text).as_ref(), "{text}");
-        let value: serde_json::Value = serde_json::from_str(text).expect("valid JSON");
+        // (Valid JSON may still not fit a `Value`, e.g. a number beyond f64: then only the
+        // typed result above is compared.)
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(text) else {
+            return;
+        };
         assert_eq!(
             received.handle(),
             value.get("EventHandle").and_then(|h| h.as_str()),
