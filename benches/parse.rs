@@ -22,6 +22,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use vod_events::tencent::client::decode_response;
 use vod_events::tencent::events::{decode_event_content, Event, ProcedureTask, EVENT_TYPES};
+use vod_events::tencent::fake::samples::service_order_json;
 use vod_events::tencent::PullEvents;
 
 const OFFICIAL: &str = include_str!("../tests/fixtures/pullevents-official-sample.json");
@@ -61,25 +62,15 @@ fn batch16() -> String {
         events.push(q);
     }
     // Laid out as the service sends events: EventHandle, EventType, then the rest.
-    let events: Vec<String> = events.iter().map(service_layout).collect();
+    let events: Vec<String> = events
+        .iter()
+        .filter_map(Value::as_object)
+        .map(service_order_json)
+        .collect();
     format!(
         r#"{{"Response":{{"EventSet":[{}],"RequestId":"r"}}}}"#,
         events.join(",")
     )
-}
-
-/// An event object as compact JSON with `EventHandle` and `EventType` first.
-fn service_layout(event: &Value) -> String {
-    let object = event.as_object().expect("event object");
-    let first = ["EventHandle", "EventType"];
-    let entries = first
-        .iter()
-        .filter_map(|k| object.get_key_value(*k))
-        .chain(object.iter().filter(|(k, _)| !first.contains(&k.as_str())));
-    let body: Vec<String> = entries
-        .map(|(k, v)| format!("{}:{v}", Value::from(k.as_str())))
-        .collect();
-    format!("{{{}}}", body.join(","))
 }
 
 fn bench(c: &mut Criterion) {

@@ -4,12 +4,14 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
+use vod_events::tencent::client::decode_response;
 use vod_events::tencent::fake::samples::{
-    all_sample_events, cycling_sample, event_types, sample_event, unknown_event_sample,
-    UNKNOWN_EVENT_TYPE,
+    all_sample_events, cycling_sample, event_types, sample_event, service_order_json,
+    unknown_event_sample, UNKNOWN_EVENT_TYPE,
 };
 use vod_events::tencent::fake::{FakeConfig, FakeVod};
 use vod_events::tencent::sign::{sign, SigningInput};
+use vod_events::tencent::PullEvents;
 
 /// The model, read from the spec file (not from the library's embedded copy).
 struct Model {
@@ -270,6 +272,20 @@ fn the_unknown_sample_is_outside_the_model() {
     );
 }
 
+#[test]
+fn service_order_puts_handle_and_type_first() {
+    let object = json!({"B": 1, "EventType": "X", "A": {"Z": 1, "Y": 2}, "EventHandle": "h"});
+    assert_eq!(
+        service_order_json(object.as_object().unwrap()),
+        r#"{"EventHandle":"h","EventType":"X","A":{"Y":2,"Z":1},"B":1}"#
+    );
+    let object = json!({"B": 1, "EventType": "X"});
+    assert_eq!(
+        service_order_json(object.as_object().unwrap()),
+        r#"{"EventType":"X","B":1}"#
+    );
+}
+
 fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -316,6 +332,19 @@ async fn a_hundred_thousand_samples_are_cheap_and_delivered_valid() {
             .bytes()
             .await
             .unwrap();
+        // Laid out as the service lays events out: handle, type, payload.
+        for raw in decode_response::<PullEvents>(&body).unwrap().event_set {
+            let after_handle = raw
+                .get()
+                .strip_prefix("{\"EventHandle\":\"")
+                .and_then(|rest| rest.split_once('"'))
+                .map(|(_, rest)| rest);
+            assert!(
+                after_handle.is_some_and(|rest| rest.starts_with(",\"EventType\":\"")),
+                "{}",
+                &raw.get()[..raw.get().len().min(120)]
+            );
+        }
         let resp: Value = serde_json::from_slice(&body).unwrap();
         let events = resp["Response"]["EventSet"].as_array().unwrap();
         assert_eq!(events.len(), 16);

@@ -718,22 +718,25 @@ struct PulledBatch {
 /// leave in order). No handle is ever queued twice from one answer.
 fn dedupe_handles(event_set: Vec<Box<RawValue>>) -> PulledBatch {
     let decoded: Vec<ReceivedEvent> = event_set.into_iter().map(decode_event_content).collect();
-    let usable = |i: usize| decoded[i].handle().filter(|h| !h.trim().is_empty());
+    let usable: Vec<Option<&str>> = decoded
+        .iter()
+        .map(|r| r.handle().filter(|h| !h.trim().is_empty()))
+        .collect();
     // Sorting indices by (handle, bytes, position) puts exact repeats next to each other and
     // each handle's events in one run, at O(n log n) whatever a server sends; the bytes are
     // compared only between events that share a handle, which is rare.
     let mut order: Vec<usize> = (0..decoded.len())
-        .filter(|&i| usable(i).is_some())
+        .filter(|&i| usable[i].is_some())
         .collect();
     order.sort_unstable_by(|&a, &b| {
-        usable(a)
-            .cmp(&usable(b))
+        usable[a]
+            .cmp(&usable[b])
             .then_with(|| decoded[a].raw().get().cmp(decoded[b].raw().get()))
             .then(a.cmp(&b))
     });
     let mut keep = vec![true; decoded.len()];
     let mut carries_handle = vec![false; decoded.len()];
-    for run in order.chunk_by(|&a, &b| usable(a) == usable(b)) {
+    for run in order.chunk_by(|&a, &b| usable[a] == usable[b]) {
         let mut last = run[0];
         for (k, &i) in run.iter().enumerate() {
             let repeat = k > 0 && decoded[run[k - 1]].raw().get() == decoded[i].raw().get();

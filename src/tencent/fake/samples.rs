@@ -95,6 +95,29 @@ impl<'de> Deserialize<'de> for OrderedTop {
     }
 }
 
+/// An `EventContent` object as compact JSON text in the order the service writes it:
+/// `EventHandle` (when present), `EventType`, then the other entries in the map's order.
+/// (A `serde_json::Map` sorts its keys, which the service never does; the stream reads the
+/// handle and type without decoding only when they come first.)
+pub fn service_order_json(object: &Map<String, Value>) -> String {
+    const FIRST: [&str; 2] = ["EventHandle", "EventType"];
+    let entries = FIRST
+        .iter()
+        .filter_map(|k| object.get_key_value(*k))
+        .chain(object.iter().filter(|(k, _)| !FIRST.contains(&k.as_str())));
+    let mut out = String::from("{");
+    for (i, (key, value)) in entries.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::from(key.as_str()).to_string());
+        out.push(':');
+        out.push_str(&value.to_string());
+    }
+    out.push('}');
+    out
+}
+
 /// A pre-serialized event with index placeholders: rendering is string concatenation.
 #[derive(Debug)]
 pub(crate) struct Template {
@@ -104,7 +127,7 @@ pub(crate) struct Template {
 
 impl Template {
     fn new(value: &Map<String, Value>) -> Template {
-        let text = super::state::service_layout(value);
+        let text = service_order_json(value);
         Template {
             parts: text.split(MARK).map(str::to_owned).collect(),
         }

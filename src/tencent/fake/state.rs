@@ -996,25 +996,5 @@ fn event_text(event: Value) -> String {
         }
     };
     map.remove("EventHandle");
-    service_layout(&map)
-}
-
-/// The object as JSON text the way the service lays out an `EventContent`: `EventType`
-/// first (the fake adds `EventHandle` before it on delivery), then the other entries.
-pub(crate) fn service_layout(map: &Map<String, Value>) -> String {
-    let mut out = String::from("{");
-    let entries = map
-        .get_key_value("EventType")
-        .into_iter()
-        .chain(map.iter().filter(|(k, _)| k.as_str() != "EventType"));
-    for (i, (key, value)) in entries.enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&Value::from(key.as_str()).to_string());
-        out.push(':');
-        out.push_str(&value.to_string());
-    }
-    out.push('}');
-    out
+    super::samples::service_order_json(&map)
 }
