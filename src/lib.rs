@@ -54,7 +54,10 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod event;
 pub mod tencent;
+
+pub use event::{Provider, VodEvent};
 
 /// The README's examples, compiled as doc-tests so they cannot rot.
 #[cfg(doctest)]

@@ -488,6 +488,24 @@ impl ReceivedEvent {
     }
 }
 
+impl crate::event::VodEvent for ReceivedEvent {
+    fn provider(&self) -> crate::event::Provider {
+        crate::event::Provider::Tencent
+    }
+
+    fn event_type(&self) -> Option<&str> {
+        ReceivedEvent::event_type(self)
+    }
+
+    fn idempotency_key(&self) -> String {
+        ReceivedEvent::idempotency_key(self)
+    }
+
+    fn json(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Owned(self.json_without_handle())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
