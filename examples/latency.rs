@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use vod_events::tencent::fake::{samples, Action, FakeConfig, FakeVod};
-use vod_events::tencent::stream::StreamOptions;
 use vod_events::tencent::{Client, Credentials};
 
 fn arg(name: &str, default: u64) -> Result<u64, String> {
@@ -65,9 +64,9 @@ async fn main() -> ExitCode {
         ))
         .build()
         .expect("client");
-    let mut stream = client.deliveries_with(StreamOptions {
+    let mut stream = client.deliveries_with(vod_events::tencent::ConsumerOptions {
         concurrency,
-        ..StreamOptions::default()
+        ..Default::default()
     });
 
     let mut latencies = Vec::with_capacity(samples_n as usize);

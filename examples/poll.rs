@@ -6,6 +6,9 @@
 //!
 //! Exit status: 0 done; 2 usage or configuration problem; 1 fatal API error.
 
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,12 +16,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
+use vod_events::consumer::{
+    AckReceipt, AckResult, ConsumerOptions, ContentKey, ErrorClass, Metrics, RecentlySeen, Stats,
+};
 use vod_events::tencent::credentials::{
     DefaultChain, ENV_CREDENTIALS_FILE, ENV_SECRET_ID, ENV_SECRET_KEY,
 };
 use vod_events::tencent::fake::{samples, FakeConfig, FakeVod};
-use vod_events::tencent::stream::{Delivery, StreamMetrics, StreamOptions, StreamStats};
-use vod_events::tencent::{Client, Credentials, CredentialsError, Error, ProvideCredentials};
+use vod_events::tencent::{
+    Client, Credentials, CredentialsError, Delivery, Error, ProvideCredentials,
+};
+use vod_events::VodEvent;
 
 const HELP: &str = "\
 poll: drain or watch a Tencent Cloud VOD app's event queue (reliable callback, PullEvents)
@@ -27,13 +35,14 @@ USAGE:
     cargo run --release --example poll -- [OPTIONS]
 
 Each event is printed on stdout, then confirmed with ConfirmEvents. Events not confirmed
-(--no-confirm, or a crash) come back from the service after 30 s.
+(--no-confirm, or a crash) come back from the service after 30 s. An event the service
+delivers again after it was printed is confirmed without being printed twice.
 
 OPTIONS:
     --endpoint URL        API endpoint [default: https://vod.tencentcloudapi.com]
                           (http:// is allowed for loopback addresses)
     --sub-app-id N        VOD sub-application id (required for accounts opened after 2023-12-25)
-    --max-events N        exit 0 once N events have been printed and confirmed
+    --max-events N        exit 0 once N distinct events have been printed and confirmed
     --idle-exit SECS      exit 0 after SECS without any event
     --no-confirm          print events but never confirm them (they come back after 30 s)
     --concurrency N       pullers working at once [default: 1]
@@ -60,9 +69,18 @@ OUTPUT:
 
 EXIT STATUS:
     0 done (--max-events reached, --idle-exit elapsed, demo drained, Ctrl-C or SIGTERM)
-    1 fatal API error (e.g. wrong key), printed with its code, message and RequestId
+    1 fatal API error (e.g. wrong key, a SubAppId the account does not have), printed with
+      its code, message and RequestId
     2 usage or configuration problem (e.g. no credentials)
 ";
+
+/// Writes a line to stderr, ignoring failure: a closed stderr must not take the process down
+/// (`eprintln!` panics then), and there is nowhere left to report it.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        let _ = writeln!(io::stderr(), $($arg)*);
+    };
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
@@ -83,7 +101,11 @@ struct Args {
     demo: bool,
 }
 
-fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+/// Parses the command line; `Ok(None)` for `--help`. lexopt rather than clap: the flags are
+/// few and plain, and it costs no build time; it refuses a value given to a switch
+/// (`--no-confirm=false`), which a hand-written parser had read as `--no-confirm`.
+fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, String> {
+    use lexopt::Arg::{Long, Short, Value};
     let mut args = Args {
         endpoint: None,
         sub_app_id: None,
@@ -95,47 +117,52 @@ fn parse_args(mut argv: impl Iterator<Item = String>) -> Result<Option<Args>, St
         format: Format::Jsonl,
         demo: false,
     };
-    while let Some(flag) = argv.next() {
-        let (name, inline) = match flag.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n.to_owned(), Some(v.to_owned())),
-            _ => (flag.clone(), None),
+    let mut parser = lexopt::Parser::from_args(argv);
+    let text = |value: OsString, flag: &str| -> Result<String, String> {
+        value
+            .into_string()
+            .map_err(|_| format!("{flag} takes UTF-8 text"))
+    };
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        let flag = match arg {
+            Long(name) => format!("--{name}"),
+            Short(c) => format!("-{c}"),
+            Value(v) => return Err(format!("unexpected argument {v:?}")),
         };
-        let mut value = |what: &str| -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| argv.next())
-                .ok_or_else(|| format!("{name} needs a value ({what})"))
+        let mut value = || -> Result<String, String> {
+            let v = parser.value().map_err(|e| e.to_string())?;
+            text(v, &flag)
         };
-        match name.as_str() {
+        match flag.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--endpoint" => args.endpoint = Some(value("a URL")?),
-            "--sub-app-id" => args.sub_app_id = Some(number(&name, &value("a number")?)?),
-            "--max-events" => args.max_events = Some(number(&name, &value("a number")?)?),
+            "--endpoint" => args.endpoint = Some(value()?),
+            "--sub-app-id" => args.sub_app_id = Some(number(&flag, &value()?)?),
+            "--max-events" => args.max_events = Some(number(&flag, &value()?)?),
             "--idle-exit" => {
-                let secs = non_negative(&name, &value("seconds")?, "seconds")?;
+                let secs = non_negative(&flag, &value()?, "seconds")?;
                 args.idle_exit = Some(Duration::from_secs_f64(secs));
             }
             "--no-confirm" => args.no_confirm = true,
             "--concurrency" => {
-                let n: u64 = number(&name, &value("a number")?)?;
+                let n: u64 = number(&flag, &value()?)?;
                 if !(1..=64).contains(&n) {
-                    return Err(format!("{name} must be between 1 and 64"));
+                    return Err(format!("{flag} must be between 1 and 64"));
                 }
                 args.concurrency = n as usize;
             }
             "--rate" => {
-                let unit = "requests per second";
-                args.rate = Some(non_negative(&name, &value(unit)?, unit)?);
+                args.rate = Some(non_negative(&flag, &value()?, "requests per second")?);
             }
             "--format" => {
-                args.format = match value("jsonl or text")?.as_str() {
+                args.format = match value()?.as_str() {
                     "jsonl" => Format::Jsonl,
                     "text" => Format::Text,
                     other => return Err(format!("--format must be jsonl or text, not {other:?}")),
                 }
             }
             "--demo" => args.demo = true,
-            other => return Err(format!("unknown option {other:?}")),
+            "--mns" | "--to" => return Err(format!("{flag} is not available in this version")),
+            _ => return Err(format!("unknown option {flag}")),
         }
     }
     Ok(Some(args))
@@ -161,24 +188,25 @@ fn number(name: &str, text: &str) -> Result<u64, String> {
 struct Progress {
     pull_failures: AtomicU64,
     confirm_failures: AtomicU64,
-    expired: AtomicU64,
 }
 
-impl StreamMetrics for Progress {
-    fn pull_failed(&self, _error: &Error) {
+impl Metrics for Progress {
+    fn receive_failed(&self, _error: &(dyn std::error::Error + 'static), _class: ErrorClass) {
         self.pull_failures.fetch_add(1, Ordering::Relaxed);
     }
-    fn confirm_failed(&self, handles: usize, _error: &Error) {
+    fn ack_failed(&self, tokens: usize, _error: &(dyn std::error::Error + 'static)) {
         self.confirm_failures
-            .fetch_add(handles as u64, Ordering::Relaxed);
-    }
-    fn expired(&self, handles: usize) {
-        self.expired.fetch_add(handles as u64, Ordering::Relaxed);
+            .fetch_add(tokens as u64, Ordering::Relaxed);
     }
 }
 
 /// Most events printed between two flushes (and confirmed together after the flush).
 const PRINT_BATCH: usize = 64;
+
+/// Distinct events remembered for recognising redeliveries: a redelivery comes 30 s after
+/// the first delivery at the earliest, when at most 30 × 1,600 = 48,000 others came in
+/// between at the service's ceiling. 16 bytes a key, about 5 MiB when full.
+const REMEMBERED: usize = 1 << 17;
 
 // One thread is plenty for a few long polls and 100 requests/s per action, and it spares the
 // cross-thread wake-ups (futex, eventfd) that dominated a multi-threaded runtime's profile.
@@ -191,21 +219,21 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
-    let args = match parse_args(std::env::args().skip(1)) {
+    let args = match parse_args(std::env::args_os().skip(1)) {
         Ok(Some(args)) => args,
         Ok(None) => {
-            print!("{HELP}");
+            let _ = io::stdout().write_all(HELP.as_bytes());
             return ExitCode::SUCCESS;
         }
         Err(e) => {
-            eprintln!("poll: {e} (see --help)");
+            say!("poll: {e} (see --help)");
             return ExitCode::from(2);
         }
     };
     match run(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(msg)) => {
-            eprintln!("poll: {msg}");
+            say!("poll: {msg}");
             ExitCode::from(2)
         }
         Err(Failure::Api(e)) => {
@@ -215,8 +243,12 @@ async fn main() -> ExitCode {
                     message,
                     request_id,
                     ..
-                } => eprintln!("poll: fatal API error {code}: {message} (RequestId {request_id})"),
-                other => eprintln!("poll: fatal error: {other}"),
+                } => {
+                    say!("poll: fatal API error {code}: {message} (RequestId {request_id})");
+                }
+                other => {
+                    say!("poll: fatal error: {other}");
+                }
             }
             ExitCode::from(1)
         }
@@ -226,6 +258,76 @@ async fn main() -> ExitCode {
 enum Failure {
     Usage(String),
     Api(Error),
+}
+
+/// What became of the events printed, for `--max-events`: it counts an event once it was
+/// printed *and* confirmed, and a redelivery of a printed event is confirmed again without
+/// being printed or counted again.
+struct Ledger {
+    /// Events printed, by content; a redelivery has the same content and a new handle.
+    printed: RecentlySeen<ContentKey>,
+    /// Printed events whose confirmation is not known to have landed yet.
+    unconfirmed: Vec<(ContentKey, AckReceipt)>,
+    /// Printed events whose confirmation was refused, with when to stop waiting for them to
+    /// come back: a refusal can also mean an earlier attempt whose answer was lost did
+    /// confirm them, and then they never come back.
+    refused: HashMap<ContentKey, Instant>,
+    /// Refused confirmations whose events did not come back in time.
+    presumed: u64,
+    distinct: u64,
+    repeats: u64,
+}
+
+/// How long after a refused confirmation its event is waited for: its handle's lease is
+/// over by then, so an event the service still holds has been pulled again.
+const COME_BACK_WITHIN: Duration = Duration::from_secs(35);
+
+impl Ledger {
+    fn new() -> Self {
+        Ledger {
+            printed: RecentlySeen::new(REMEMBERED),
+            unconfirmed: Vec::new(),
+            refused: HashMap::new(),
+            presumed: 0,
+            distinct: 0,
+            repeats: 0,
+        }
+    }
+
+    /// Moves settled receipts out of `unconfirmed`.
+    fn settle(&mut self) {
+        let refused = &mut self.refused;
+        self.unconfirmed
+            .retain_mut(|(key, receipt)| match receipt.try_result() {
+                None => true,
+                Some(AckResult::Accepted) => false,
+                Some(_) => {
+                    refused.insert(*key, Instant::now() + COME_BACK_WITHIN);
+                    false
+                }
+            });
+    }
+
+    /// Whether every printed event is confirmed (or presumed so).
+    fn all_confirmed(&mut self) -> bool {
+        let now = Instant::now();
+        let before = self.refused.len();
+        self.refused.retain(|_, give_up| now < *give_up);
+        self.presumed += (before - self.refused.len()) as u64;
+        self.unconfirmed.is_empty() && self.refused.is_empty()
+    }
+
+    /// Confirms a printed event and remembers to check the outcome.
+    fn confirm(&mut self, key: ContentKey, delivery: &Delivery) {
+        self.refused.remove(&key);
+        match delivery.acker().ack_tracked() {
+            Ok(receipt) => self.unconfirmed.push((key, receipt)),
+            Err(e) => {
+                tracing::warn!(error = %e, "event not confirmed; it will come back");
+                self.refused.insert(key, Instant::now() + COME_BACK_WITHIN);
+            }
+        }
+    }
 }
 
 async fn run(args: Args) -> Result<(), Failure> {
@@ -280,7 +382,7 @@ async fn run(args: Args) -> Result<(), Failure> {
     }
     let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
 
-    eprintln!(
+    say!(
         "poll: endpoint {} sub-app {} concurrency {}{}{}",
         client.endpoint(),
         args.sub_app_id
@@ -299,24 +401,27 @@ async fn run(args: Args) -> Result<(), Failure> {
     );
 
     let progress = Arc::new(Progress::default());
-    let mut stream = client.deliveries_with(StreamOptions {
+    let mut stream = client.deliveries_with(ConsumerOptions {
         concurrency: args.concurrency,
         metrics: progress.clone(),
-        ..StreamOptions::default()
+        ..ConsumerOptions::default()
     });
 
     let mut signals = Signals::new();
     let started = Instant::now();
-    let mut printed: u64 = 0;
+    let mut ledger = Ledger::new();
     let mut last_event = Instant::now();
     let mut progress_tick = tokio::time::interval(Duration::from_secs(5));
     progress_tick.tick().await;
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut fatal = None;
-    let mut batch: Vec<Delivery> = Vec::with_capacity(PRINT_BATCH);
+    // Events of the batch being printed: to confirm once the batch is flushed.
+    let mut batch: Vec<(ContentKey, Delivery)> = Vec::with_capacity(PRINT_BATCH);
     let reason = loop {
-        if max_events.is_some_and(|max| printed >= max) {
+        ledger.settle();
+        let enough = max_events.is_some_and(|max| ledger.distinct >= max);
+        if enough && (args.no_confirm || ledger.all_confirmed()) {
             break "max events reached";
         }
         let idle_deadline = args
@@ -327,20 +432,34 @@ async fn run(args: Args) -> Result<(), Failure> {
                 // Print this event and those already waiting (up to a batch and --max-events),
                 // flush once, then confirm them: printed means flushed before confirming, with
                 // one write per batch instead of one per event.
-                let room = max_events.map_or(PRINT_BATCH as u64, |max| (max - printed).min(PRINT_BATCH as u64));
+                let room = max_events.map_or(PRINT_BATCH as u64, |max| max.saturating_sub(ledger.distinct).min(PRINT_BATCH as u64));
                 let mut next = Some(item);
                 let mut stop = None;
                 while let Some(item) = next.take() {
                     match item {
                         Some(Ok(delivery)) => {
-                            if let Err(e) = write_event(&mut out, &delivery, args.format) {
-                                // stdout is gone (closed pipe): stop without confirming what was not printed.
-                                eprintln!("poll: cannot write to stdout: {e}");
-                                batch.clear();
-                                stop = Some("stdout closed");
-                                break;
+                            let key = delivery.received().content_key();
+                            if ledger.printed.contains(&key) {
+                                // Printed already: confirm it again (its first confirmation
+                                // failed or came late), but do not print or count it twice.
+                                ledger.repeats += 1;
+                                if !args.no_confirm {
+                                    ledger.confirm(key, &delivery);
+                                }
+                            } else if (batch.len() as u64) < room {
+                                ledger.printed.first_time(key);
+                                if let Err(e) = write_event(&mut out, &delivery, args.format) {
+                                    // stdout is gone (closed pipe): stop without confirming what was not printed.
+                                    say!("poll: cannot write to stdout: {e}");
+                                    batch.clear();
+                                    stop = Some("stdout closed");
+                                    break;
+                                }
+                                batch.push((key, delivery));
+                            } else {
+                                // Over --max-events: not printed, so not confirmed.
+                                delivery.nack();
                             }
-                            batch.push(delivery);
                             if (batch.len() as u64) < room {
                                 next = stream.next().now_or_never();
                             }
@@ -355,17 +474,15 @@ async fn run(args: Args) -> Result<(), Failure> {
                 if !batch.is_empty() {
                     last_event = Instant::now();
                     if let Err(e) = out.flush() {
-                        eprintln!("poll: cannot write to stdout: {e}");
+                        say!("poll: cannot write to stdout: {e}");
                         batch.clear();
                         stop = Some("stdout closed");
                     }
                 }
-                printed += batch.len() as u64;
-                for delivery in batch.drain(..) {
+                ledger.distinct += batch.len() as u64;
+                for (key, delivery) in batch.drain(..) {
                     if !args.no_confirm {
-                        if let Err(e) = delivery.ack() {
-                            tracing::warn!(error = %e, "event not confirmed");
-                        }
+                        ledger.confirm(key, &delivery);
                     }
                 }
                 if let Some(why) = stop {
@@ -374,7 +491,7 @@ async fn run(args: Args) -> Result<(), Failure> {
             },
             _ = sleep_until_opt(idle_deadline) => break "idle",
             _ = progress_tick.tick() => {
-                report_progress(&stream.stats(), &progress, printed, started.elapsed());
+                report_progress(&stream.stats(), &progress, ledger.distinct, started.elapsed());
             }
             _ = signals.recv() => break "signal",
         }
@@ -382,13 +499,18 @@ async fn run(args: Args) -> Result<(), Failure> {
     let _ = out.flush();
     drop(out);
     let stats = stream.shutdown().await;
-    eprintln!(
-        "poll: done ({reason}): {printed} events printed, {} confirmed, {} left for redelivery, {} pull retries, {} confirm failures, {} expired, {:.1} s",
+    ledger.settle();
+    ledger.all_confirmed();
+    say!(
+        "poll: done ({reason}): {} events printed, {} repeats confirmed again without printing, {} refused confirmations presumed applied (the event never came back), {} confirmed, {} left for redelivery, {} pull retries, {} confirm failures, {} expired, {:.1} s",
+        ledger.distinct,
+        ledger.repeats,
+        ledger.presumed,
         stats.confirmed,
         stats.left_for_redelivery,
         progress.pull_failures.load(Ordering::Relaxed),
         stats.confirm_failed,
-        stats.expired,
+        stats.expired + stats.expired_before_handover,
         started.elapsed().as_secs_f64(),
     );
     drop(demo);
@@ -405,9 +527,9 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     }
 }
 
-fn report_progress(stats: &StreamStats, progress: &Progress, printed: u64, elapsed: Duration) {
+fn report_progress(stats: &Stats, progress: &Progress, printed: u64, elapsed: Duration) {
     let rate = printed as f64 / elapsed.as_secs_f64().max(0.001);
-    eprintln!(
+    say!(
         "poll: {printed} events ({rate:.0}/s), {} confirmed, {} pull retries, {} confirm failures",
         stats.confirmed,
         progress.pull_failures.load(Ordering::Relaxed),
@@ -422,41 +544,45 @@ fn write_event(out: &mut impl Write, delivery: &Delivery, format: Format) -> io:
             delivery.received().write_json_without_handle(&mut *out)?;
             out.write_all(b"\n")?;
         }
-        Format::Text => writeln!(out, "{}", text_line(delivery))?,
+        Format::Text => writeln!(out, "{}", TextLine(delivery))?,
     }
     Ok(())
 }
 
-fn text_line(delivery: &Delivery) -> String {
-    let received = delivery.received();
-    let event_type = received.event_type().unwrap_or("(no EventType)");
-    match delivery.event() {
-        Ok(event) => {
-            let mut line = event_type.to_owned();
-            let fields: [(&str, Option<String>); 5] = [
-                ("task", event.task_id().map(str::to_owned)),
-                ("file", event.file_id().map(str::to_owned)),
-                ("status", event.status().map(str::to_owned)),
-                (
-                    "err",
-                    event.err_code().filter(|c| *c != 0).map(|c| c.to_string()),
-                ),
-                (
-                    "message",
-                    event.message().filter(|m| !m.is_empty()).map(str::to_owned),
-                ),
-            ];
-            for (name, value) in fields {
-                if let Some(value) = value {
-                    line.push_str(&format!(" {name}={value}"));
-                }
+/// One readable line per event for `--format text`.
+struct TextLine<'a>(&'a Delivery);
+
+impl fmt::Display for TextLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let received = self.0.received();
+        let event_type = received.event_type().unwrap_or("(no EventType)");
+        let event = match self.0.event() {
+            Ok(event) => event,
+            Err(e) => return write!(f, "{event_type} (undecodable: {e})"),
+        };
+        f.write_str(event_type)?;
+        let fields: [(&str, Option<String>); 5] = [
+            ("task", event.task_id().map(str::to_owned)),
+            ("file", event.file_id().map(str::to_owned)),
+            ("status", event.status().map(str::to_owned)),
+            (
+                "err",
+                event.err_code().filter(|c| *c != 0).map(|c| c.to_string()),
+            ),
+            (
+                "message",
+                event.message().filter(|m| !m.is_empty()).map(str::to_owned),
+            ),
+        ];
+        for (name, value) in fields {
+            if let Some(value) = value {
+                write!(f, " {name}={value}")?;
             }
-            if !event.is_known() {
-                line.push_str(" (unknown type)");
-            }
-            line
         }
-        Err(e) => format!("{event_type} (undecodable: {e})"),
+        if !event.is_known() {
+            f.write_str(" (unknown type)")?;
+        }
+        Ok(())
     }
 }
 

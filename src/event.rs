@@ -8,6 +8,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::consumer::ContentKey;
+
 /// The producer of an event: the cloud and, for Alibaba, the product.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
@@ -58,6 +60,13 @@ pub trait VodEvent {
     /// The event object as the producer sent it, minus what belongs to one delivery only
     /// (Tencent's `EventHandle`): what `poll` prints and what a sink stores.
     fn json(&self) -> Cow<'_, str>;
+
+    /// The identity of the exact content [`json`](VodEvent::json) gives: equal for two
+    /// deliveries of one event, for skipping redeliveries (see
+    /// [`RecentlySeen`](crate::consumer::RecentlySeen)).
+    fn content_key(&self) -> ContentKey {
+        ContentKey::of(self.json().as_bytes())
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //! Everything lives under [`tencent`]:
 //!
 //! - [`tencent::Client`]: TC3-signed calls with retries, pacing and clock-skew correction;
-//! - [`tencent::Client::events`] / [`tencent::Client::deliveries`]: the event streams;
+//! - [`tencent::Client::deliveries`] / [`tencent::Client::sequential_events`]: the event
+//!   streams, on the source-neutral [`consumer`] engine;
 //! - [`tencent::Event`]: every v3.0 event type, generated from the service's model;
 //! - `tencent::fake` (feature `fake`): an in-process fake of the service for tests.
 //!
@@ -34,7 +35,7 @@
 //!     .credentials(Credentials::new(FakeConfig::DEFAULT_SECRET_ID, FakeConfig::DEFAULT_SECRET_KEY))
 //!     .build()?;
 //!
-//! let mut events = client.events();
+//! let mut events = client.sequential_events();
 //! let mut seen = Vec::new();
 //! while seen.len() < 2 {
 //!     let event = events.next().await.expect("the stream runs until shut down")?;
@@ -54,8 +55,10 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod consumer;
 pub mod event;
 pub mod tencent;
+pub mod transport;
 
 pub use event::{Provider, VodEvent};
 

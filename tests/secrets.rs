@@ -308,12 +308,12 @@ async fn session(s: &Secrets, leak_on_purpose: bool) -> Vec<String> {
         seed: 5,
         action: None,
     }));
-    let mut events = client.events_with(stream_options());
+    let mut events = client.sequential_events_with(stream_options());
     for _ in 0..20 {
         let e = events.next().await.unwrap().unwrap();
         show("Event", format!("{e:?}"));
     }
-    show("EventStream", format!("{events:?}"));
+    show("SequentialEvents", format!("{events:?}"));
     show("StreamStats", format!("{:?}", events.shutdown().await));
     let mut deliveries = client.deliveries_with(stream_options());
     for _ in 0..20 {

@@ -20,7 +20,6 @@ use tokio::time::Instant;
 use vod_events::tencent::fake::{
     samples, ConfirmPolicy, FakeConfig, FakeState, FakeVod, FaultKind, FaultMix,
 };
-use vod_events::tencent::stream::StreamOptions;
 use vod_events::tencent::{Delivery, RetryPolicy};
 
 mod common;
@@ -178,11 +177,13 @@ async fn soak(plan: Plan) -> Figures {
     let (stop_tx, stop_rx) = watch::channel(false);
     let chaos = tokio::spawn(chaos(fake, plan.restart_every, plan.clock_every, stop_rx));
 
-    let mut stream = client.deliveries_with(StreamOptions {
-        concurrency: plan.concurrency,
-        handle_lifetime: plan.client_handle_lifetime,
-        ..stream_options()
-    });
+    let mut stream = client
+        .queue()
+        .handle_lifetime(plan.client_handle_lifetime)
+        .deliveries(vod_events::tencent::ConsumerOptions {
+            concurrency: plan.concurrency,
+            ..stream_options()
+        });
     let mut seen: HashMap<String, u64> = HashMap::new();
     let mut acked_handles: HashSet<String> = HashSet::new();
     let mut held: Vec<(Instant, Delivery)> = Vec::new();

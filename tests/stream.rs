@@ -1,23 +1,24 @@
-//! The event streams against the fake VOD server: at-least-once delivery, confirm after
-//! hand-over, expiry, faults, concurrency under the rate limit, shutdown accounting.
+//! The Tencent queue on the engine, against the fake VOD server: at-least-once delivery,
+//! confirm after hand-over, expiry, faults, concurrency under the rate limit, shutdown
+//! accounting. The engine's own behaviour (bounds, backoff, expiry, shutdown) is tested
+//! under paused time in `tests/consumer.rs`; these tests only assert what real time
+//! cannot make flaky.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::json;
+use vod_events::consumer::{AckError, AckOutcome, ConsumerOptions};
 use vod_events::tencent::fake::{
     samples::UNKNOWN_EVENT_TYPE, Action, FakeConfig, Fault, RateLimit,
 };
-use vod_events::tencent::stream::{AckError, AckOutcome, StreamMetrics, StreamOptions};
 use vod_events::tencent::{Client, Credentials, Error, Event};
 
 mod common;
 use common::{client, fake_with_window, stream_options, wait_until};
 
-fn options() -> StreamOptions {
+fn options() -> ConsumerOptions {
     stream_options()
 }
 
@@ -29,7 +30,7 @@ fn task_or_file_id(event: &Event) -> String {
 async fn events_are_confirmed_only_after_the_consumer_comes_back() {
     let fake = fake_with_window(Duration::from_secs(30)).await;
     fake.push_samples(None, 3);
-    let mut stream = client(&fake).events_with(options());
+    let mut stream = client(&fake).sequential_events_with(options());
 
     let first = stream.next().await.unwrap().unwrap();
     assert!(first.is_known());
@@ -60,7 +61,7 @@ async fn a_consumer_that_stops_mid_batch_loses_nothing() {
 
     let mut seen = HashSet::new();
     {
-        let mut stream = client(&fake).events_with(options());
+        let mut stream = client(&fake).sequential_events_with(options());
         for _ in 0..4 {
             seen.insert(task_or_file_id(&stream.next().await.unwrap().unwrap()));
         }
@@ -70,7 +71,7 @@ async fn a_consumer_that_stops_mid_batch_loses_nothing() {
     // handed over return after the visibility window.
     wait_until("three confirmed", || fake.stats().confirmed == 3).await;
 
-    let mut stream = client(&fake).events_with(options());
+    let mut stream = client(&fake).sequential_events_with(options());
     let mut again = 0;
     while fake.stats().confirmed < total {
         let event = tokio::time::timeout(Duration::from_secs(5), stream.next())
@@ -99,10 +100,10 @@ async fn a_consumer_that_stops_mid_batch_loses_nothing() {
 async fn a_handler_slower_than_the_window_sees_a_typed_expiry_and_the_event_returns() {
     let fake = fake_with_window(Duration::from_millis(300)).await;
     fake.push_samples(None, 1);
-    let mut stream = client(&fake).deliveries_with(StreamOptions {
-        handle_lifetime: Duration::from_millis(300),
-        ..options()
-    });
+    let mut stream = client(&fake)
+        .queue()
+        .handle_lifetime(Duration::from_millis(300))
+        .deliveries(options());
     let slow = stream.next().await.unwrap().unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(slow.acker().is_expired());
@@ -183,7 +184,7 @@ async fn four_pullers_stay_under_the_rate_limit() {
     fake.set_rate_limit(Some(RateLimit::per_second(100)));
     let total = 2_000u64;
     fake.push_samples(None, total);
-    let mut stream = client(&fake).events_with(StreamOptions {
+    let mut stream = client(&fake).sequential_events_with(ConsumerOptions {
         concurrency: 4,
         ..options()
     });
@@ -205,7 +206,7 @@ async fn four_pullers_stay_under_the_rate_limit() {
 async fn shutdown_mid_stream_reports_what_the_fake_saw() {
     let fake = fake_with_window(Duration::from_secs(30)).await;
     fake.push_samples(None, 50);
-    let mut stream = client(&fake).events_with(options());
+    let mut stream = client(&fake).sequential_events_with(options());
     for _ in 0..20 {
         stream.next().await.unwrap().unwrap();
     }
@@ -272,7 +273,7 @@ async fn an_undecodable_event_is_an_error_item_with_raw_json_and_the_stream_goes
     )
     .unwrap();
     fake.push_samples(None, 1);
-    let mut stream = client(&fake).events_with(options());
+    let mut stream = client(&fake).sequential_events_with(options());
     let mut errors = 0;
     let mut events = 0;
     for _ in 0..2 {
@@ -309,7 +310,7 @@ async fn a_fatal_error_is_yielded_once_and_ends_the_stream() {
         .credentials(Credentials::new(FakeConfig::DEFAULT_SECRET_ID, "wrong"))
         .build()
         .unwrap();
-    let mut stream = client.events();
+    let mut stream = client.sequential_events();
     let err = stream.next().await.unwrap().unwrap_err();
     assert_eq!(err.code(), Some("AuthFailure.SignatureFailure"));
     assert!(stream.next().await.is_none());
@@ -321,7 +322,7 @@ async fn more_than_sixteen_events_from_the_server_are_still_confirmed_in_sixteen
     let fake = fake_with_window(Duration::from_secs(30)).await;
     fake.set_max_events_per_pull(40);
     fake.push_samples(None, 40);
-    let mut stream = client(&fake).events_with(options());
+    let mut stream = client(&fake).sequential_events_with(options());
     for _ in 0..40 {
         stream.next().await.unwrap().unwrap();
     }
@@ -336,74 +337,6 @@ async fn more_than_sixteen_events_from_the_server_are_still_confirmed_in_sixteen
     assert_eq!(f.violations.total(), 0);
 }
 
-#[derive(Debug, Default)]
-struct Counting {
-    pulled: AtomicU64,
-    empty: AtomicU64,
-    confirmed: AtomicU64,
-}
-
-impl StreamMetrics for Counting {
-    fn pulled(&self, events: usize) {
-        self.pulled.fetch_add(events as u64, Ordering::Relaxed);
-        if events == 0 {
-            self.empty.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-    fn confirmed(&self, handles: usize) {
-        self.confirmed.fetch_add(handles as u64, Ordering::Relaxed);
-    }
-}
-
-#[tokio::test]
-async fn the_metrics_hook_sees_pulls_empty_polls_and_confirms() {
-    let fake = fake_with_window(Duration::from_secs(30)).await;
-    fake.push_samples(None, 5);
-    let metrics = Arc::new(Counting::default());
-    let mut stream = client(&fake).events_with(StreamOptions {
-        metrics: metrics.clone(),
-        ..options()
-    });
-    for _ in 0..5 {
-        stream.next().await.unwrap().unwrap();
-    }
-    // One more poll: the queue is empty, the fake holds 50 ms and answers empty.
-    let _ = tokio::time::timeout(Duration::from_millis(200), stream.next()).await;
-    stream.shutdown().await;
-    assert_eq!(metrics.pulled.load(Ordering::Relaxed), 5);
-    assert!(metrics.empty.load(Ordering::Relaxed) >= 1);
-    assert_eq!(metrics.confirmed.load(Ordering::Relaxed), 5);
-}
-
-#[tokio::test]
-async fn prefetch_bounds_what_is_pulled_ahead_of_a_slow_consumer() {
-    let fake = fake_with_window(Duration::from_secs(30)).await;
-    fake.push_samples(None, 1_000);
-    let mut stream = client(&fake).deliveries_with(options());
-    let first = stream.next().await.unwrap().unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // Concurrency 1: one batch in hand plus one ahead, whatever the queue length.
-    assert_eq!(fake.stats().deliveries, 32);
-    first.ack().unwrap();
-    stream.shutdown().await;
-}
-
-#[tokio::test]
-async fn extra_events_beyond_sixteen_do_not_widen_the_prefetch_bound() {
-    let fake = fake_with_window(Duration::from_secs(30)).await;
-    fake.set_max_events_per_pull(40);
-    fake.push_samples(None, 1_000);
-    let mut stream = client(&fake).deliveries_with(options());
-    for _ in 0..45 {
-        stream.next().await.unwrap().unwrap();
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // Two 40-event batches hold 16 units of room each; taking 45 events frees 21 units,
-    // enough for exactly one more pull. Counting the 24 extras as room would allow two more.
-    assert_eq!(fake.stats().deliveries, 120);
-    stream.shutdown().await;
-}
-
 #[tokio::test]
 async fn a_server_repeating_events_and_handles_does_not_confuse_confirm_batching() {
     let fake = fake_with_window(Duration::from_secs(30)).await;
@@ -413,7 +346,7 @@ async fn a_server_repeating_events_and_handles_does_not_confuse_confirm_batching
     fake.push_samples(None, total);
     // Every answer lists each event twice under one handle: 24 entries per PullEvents.
     fake.fail_next(Some(Action::PullEvents), Fault::DuplicateEvents, 100);
-    let mut stream = client(&fake).events_with(options());
+    let mut stream = client(&fake).sequential_events_with(options());
     let mut seen: HashMap<String, u32> = HashMap::new();
     while seen.len() < total as usize {
         let event = tokio::time::timeout(Duration::from_secs(5), stream.next())

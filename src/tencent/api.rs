@@ -93,6 +93,11 @@ pub struct PullEventsResponse {
     /// The request id.
     #[serde(rename = "RequestId", default)]
     pub request_id: String,
+    /// When the attempt that got this answer was sent (set by
+    /// [`Client::pull_events_for`](crate::tencent::Client::pull_events_for); `None` for an
+    /// answer decoded elsewhere). The handles' 30 s began then.
+    #[serde(skip)]
+    pub sent_at: Option<tokio::time::Instant>,
     #[serde(rename = "Error", default)]
     error: Option<ApiErrorBody>,
 }

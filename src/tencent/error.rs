@@ -82,9 +82,20 @@ pub enum Error {
     Config(String),
     /// An event arrived that does not match the model. Nothing is lost: the error carries
     /// its raw JSON and handle (only the explicit-ack stream leaves the choice to confirm it
-    /// to you; [`Client::events`](crate::tencent::Client::events) confirms it once handed over).
+    /// to you; [`Client::sequential_events`](crate::tencent::Client::sequential_events)
+    /// confirms it once handed over).
     #[error("an event could not be decoded: {0}")]
-    UndecodableEvent(Box<crate::tencent::stream::UndecodableEvent>),
+    UndecodableEvent(Box<crate::tencent::events::UndecodableEvent>),
+    /// The answer came from another origin than the endpoint: the HTTP client followed a
+    /// redirect (only a client given with `ClientBuilder::http_client` can). Refused, and
+    /// fatal: configure that client with `redirect::Policy::none()`.
+    #[error("{action} was answered from {origin}, not the endpoint: the HTTP client followed a redirect; build it with reqwest::redirect::Policy::none()")]
+    Redirected {
+        /// The API action.
+        action: &'static str,
+        /// Scheme, host and port the answer came from.
+        origin: String,
+    },
     /// The request was refused before sending because the API would reject it.
     #[error("invalid {action} request: {reason}")]
     InvalidRequest {
@@ -133,6 +144,7 @@ impl Error {
             Error::HttpStatus { status, .. } => *status >= 500 || *status == 429,
             Error::Transport { .. } | Error::Timeout { .. } | Error::Decode { .. } => true,
             Error::BodyTooLarge { .. }
+            | Error::Redirected { .. }
             | Error::Credentials(_)
             | Error::Config(_)
             | Error::InvalidRequest { .. }
@@ -162,7 +174,7 @@ impl Error {
     /// enabled for the account.
     pub fn is_fatal(&self) -> bool {
         match self {
-            Error::Credentials(_) | Error::Config(_) => true,
+            Error::Credentials(_) | Error::Config(_) | Error::Redirected { .. } => true,
             Error::Api { code, .. } => {
                 self.is_auth()
                     || code == "FailedOperation.InvalidVodUser"
@@ -174,6 +186,18 @@ impl Error {
             }
             _ => false,
         }
+    }
+}
+
+impl crate::transport::RetryClass for Error {
+    fn is_retryable(&self) -> bool {
+        Error::is_retryable(self)
+    }
+    fn is_rate_limited(&self) -> bool {
+        Error::is_rate_limited(self)
+    }
+    fn is_timeout(&self) -> bool {
+        matches!(self, Error::Timeout { .. })
     }
 }
 

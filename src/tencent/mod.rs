@@ -5,18 +5,17 @@
 //! - [`credentials`]: where the SecretId/SecretKey come from.
 //! - [`sign`]: TC3-HMAC-SHA256 as pure functions.
 //! - [`events`]: the typed v3.0 events, generated from the service's model.
-//! - [`stream`]: the event streams ([`Client::events`], [`Client::deliveries`]).
+//! - [`queue`]: the queue as a source of the [consumer engine](crate::consumer);
+//!   [`stream`]: the event streams ([`Client::deliveries`], [`Client::sequential_events`]).
 
 pub mod api;
 pub mod client;
 pub mod credentials;
-pub mod dedup;
 pub mod error;
 pub mod events;
 #[cfg(feature = "fake")]
 pub mod fake;
-pub mod pacing;
-pub mod retry;
+pub mod queue;
 pub mod sign;
 pub mod stream;
 
@@ -29,9 +28,12 @@ pub use credentials::{Credentials, CredentialsError, DefaultChain, ProvideCreden
 pub use error::Error;
 pub use events::{
     decode_event_content, Event, EventDecodeError, EventDecodeErrorKind, ReceivedEvent,
-    UnknownEvent,
+    UndecodableEvent, UnknownEvent,
 };
-pub use retry::RetryPolicy;
-pub use stream::{
-    AckError, AckOutcome, Acker, Delivery, DeliveryStream, EventStream, StreamOptions, StreamStats,
-};
+pub use queue::{TencentQueue, HANDLE_LIFETIME};
+pub use stream::{Acker, Delivery, DeliveryStream, SequentialEvents};
+
+/// Skipping redeliveries within one process (moved to [`crate::consumer::dedup`]).
+pub use crate::consumer::dedup;
+pub use crate::consumer::{AckError, AckOutcome, ConsumerOptions, Stats};
+pub use crate::transport::RetryPolicy;

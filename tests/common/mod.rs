@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use vod_events::tencent::client::ClientBuilder;
 use vod_events::tencent::fake::{FakeConfig, FakeVod, Fault};
-use vod_events::tencent::stream::StreamOptions;
-use vod_events::tencent::{Client, Credentials, RetryPolicy};
+use vod_events::tencent::{Client, ConsumerOptions, Credentials, RetryPolicy};
 
 pub const ID: &str = FakeConfig::DEFAULT_SECRET_ID;
 pub const KEY: &str = FakeConfig::DEFAULT_SECRET_KEY;
@@ -37,18 +36,18 @@ pub fn client(fake: &FakeVod) -> Client {
 }
 
 /// Stream options scaled to the fake's short windows.
-pub fn stream_options() -> StreamOptions {
-    StreamOptions {
+pub fn stream_options() -> ConsumerOptions {
+    ConsumerOptions {
         ack_flush_interval: Duration::from_millis(20),
         // The fake's window is 500 ms: keep the margin well inside it.
         expiry_margin: Duration::from_millis(100),
-        pull_backoff: RetryPolicy {
+        receive_backoff: RetryPolicy {
             max_attempts: u32::MAX,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(50),
             min_rate_limited_delay: Duration::from_millis(20),
         },
-        ..StreamOptions::default()
+        ..ConsumerOptions::default()
     }
 }
 

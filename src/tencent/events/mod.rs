@@ -488,6 +488,24 @@ impl ReceivedEvent {
     }
 }
 
+/// An event that arrived but did not match the model (e.g. a string where an integer was
+/// expected). Nothing is lost: the raw JSON and handle are here.
+#[derive(Debug, Clone)]
+pub struct UndecodableEvent {
+    /// The event's handle.
+    pub handle: Option<String>,
+    /// The event exactly as the service sent it.
+    pub raw: String,
+    /// Where and why decoding failed.
+    pub error: EventDecodeError,
+}
+
+impl fmt::Display for UndecodableEvent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.error)
+    }
+}
+
 impl crate::event::VodEvent for ReceivedEvent {
     fn provider(&self) -> crate::event::Provider {
         crate::event::Provider::Tencent
@@ -503,6 +521,17 @@ impl crate::event::VodEvent for ReceivedEvent {
 
     fn json(&self) -> std::borrow::Cow<'_, str> {
         std::borrow::Cow::Owned(self.json_without_handle())
+    }
+
+    fn content_key(&self) -> crate::consumer::ContentKey {
+        // The operator binary keys every event on this: hash the raw text around the handle
+        // in place instead of building the JSON without it.
+        match self.around_handle() {
+            Some((before, after)) => {
+                crate::consumer::ContentKey::of_parts([before.as_bytes(), after.as_bytes()])
+            }
+            None => crate::consumer::ContentKey::of(self.json_without_handle().as_bytes()),
+        }
     }
 }
 

@@ -1,0 +1,320 @@
+//! The delivery stream: receivers fill a bounded buffer, the stream hands deliveries over
+//! one by one (never one whose lease is over, never more than `max_outstanding` at once),
+//! and the batcher sends their acknowledgements.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use tokio::sync::{mpsc, oneshot, watch, AcquireError, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::consumer::batcher;
+use crate::consumer::core::{lock, AckLink, AckMsg, Core};
+use crate::consumer::delivery::{Acker, Delivery};
+use crate::consumer::metrics::{add, Counters, Stats};
+use crate::consumer::options::ConsumerOptions;
+use crate::consumer::receiver::{self, Received};
+use crate::consumer::source::Source;
+
+type Acquire = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
+
+/// A received message waiting to be handed over.
+struct Waiting<S: Source> {
+    item: Received<S>,
+    /// Set while the stream waits for a `max_outstanding` unit.
+    acquire: Option<Acquire>,
+}
+
+/// The explicit-acknowledgement stream of a [`Source`]: yields a [`Delivery`] per message,
+/// or the source's error (a fatal one ends the stream; a permanent one does not).
+///
+/// Must be created inside a Tokio runtime: it starts its receivers and its batcher.
+pub struct DeliveryStream<S: Source> {
+    core: Arc<Core<S>>,
+    link: Arc<AckLink<S>>,
+    rx: mpsc::UnboundedReceiver<Received<S>>,
+    receivers: Vec<JoinHandle<()>>,
+    batcher: Option<JoinHandle<()>>,
+    waiting: Option<Waiting<S>>,
+    finished: bool,
+}
+
+// Nothing in the stream is pinned in place: the one future it polls is boxed.
+impl<S: Source> Unpin for DeliveryStream<S> {}
+
+impl<S: Source> fmt::Debug for DeliveryStream<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeliveryStream")
+            .field("stats", &self.stats())
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Source> DeliveryStream<S> {
+    /// Starts receiving from `source`. Must be called inside a Tokio runtime.
+    pub fn new(source: S, options: ConsumerOptions) -> Self {
+        let max = source.max_batch().max(1);
+        let (stop, _) = watch::channel(false);
+        let core = Arc::new(Core {
+            room: Semaphore::new(options.effective_prefetch(max)),
+            outstanding: Arc::new(Semaphore::new(options.max_outstanding.max(1))),
+            source,
+            options,
+            counters: Counters::default(),
+            stop,
+            fatal: Mutex::new(None),
+            expiry_warned: AtomicBool::new(false),
+        });
+        let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+        let link = Arc::new(AckLink {
+            core: core.clone(),
+            tx: ack_tx,
+            closed: RwLock::new(false),
+        });
+        let (tx, rx) = mpsc::unbounded_channel();
+        let receivers = (0..core.options.concurrency.max(1))
+            .map(|i| tokio::spawn(receiver::run(core.clone(), tx.clone(), i as u64)))
+            .collect();
+        let batcher = Some(tokio::spawn(batcher::run(core.clone(), ack_rx)));
+        DeliveryStream {
+            core,
+            link,
+            rx,
+            receivers,
+            batcher,
+            waiting: None,
+            finished: false,
+        }
+    }
+
+    /// The source.
+    pub fn source(&self) -> &S {
+        &self.core.source
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        self.core.counters.snapshot()
+    }
+
+    /// Sends every acknowledgement queued so far now, without waiting for a full batch, and
+    /// waits for those calls to finish.
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.link.tx.send(AckMsg::Flush(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    /// Stops receiving and hands over nothing more; waits up to
+    /// [`shutdown_grace`](ConsumerOptions::shutdown_grace) for the deliveries still in your
+    /// hands to be acknowledged or dropped; then stops taking acknowledgements (a later
+    /// [`Acker::ack`] answers [`AckError::Closed`](crate::consumer::AckError::Closed)), sends
+    /// every one taken, and reports. What was received but not handed over, and what was not
+    /// acknowledged, the source redelivers.
+    pub async fn shutdown(mut self) -> Stats {
+        self.stop_receiving().await;
+        self.rx.close();
+        while self.rx.try_recv().is_ok() {}
+        self.waiting = None;
+        let outstanding = &self.core.outstanding;
+        let all = self.core.options.max_outstanding.max(1);
+        let all = u32::try_from(all).unwrap_or(u32::MAX);
+        let settled = tokio::time::timeout(
+            self.core.options.shutdown_grace,
+            outstanding.acquire_many(all),
+        )
+        .await;
+        drop(settled);
+        *self.link.closed.write().unwrap_or_else(|p| p.into_inner()) = true;
+        self.flush().await;
+        self.finished = true;
+        let stats = self.stats();
+        if stats.outstanding > 0 {
+            tracing::warn!(
+                outstanding = stats.outstanding,
+                "shut down with deliveries neither acknowledged nor dropped; they will be redelivered"
+            );
+        }
+        stats
+    }
+
+    async fn stop_receiving(&mut self) {
+        let _ = self.core.stop.send(true);
+        self.core.room.close();
+        for r in self.receivers.drain(..) {
+            // A receiver blocked in a long poll is cancelled, not awaited: nothing it could
+            // still receive would be handed over anyway.
+            r.abort();
+            let _ = r.await;
+        }
+    }
+
+    /// Drops a message whose lease is (nearly) over instead of handing it over: the source
+    /// redelivers it, and the consumer is spared work it could not acknowledge.
+    fn drop_expired(&self, holds_room: bool) {
+        if holds_room {
+            self.core.room.add_permits(1);
+        }
+        add(&self.core.counters.expired_before_handover, 1);
+        self.core.options.metrics.expired_before_handover(1);
+        if !self.core.expiry_warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "a received message's lease ended before it could be handed over, so it was dropped and will be redelivered; \
+                 the consumer is slower than the lease allows: speed up the handler, or lower concurrency, prefetch or max_outstanding"
+            );
+        }
+    }
+
+    /// Takes one `max_outstanding` unit for the waiting message, or says when one is free.
+    fn poll_outstanding(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
+        let Some(waiting) = self.waiting.as_mut() else {
+            return Poll::Ready(false);
+        };
+        if waiting.acquire.is_none() {
+            match self.core.outstanding.clone().try_acquire_owned() {
+                Ok(permit) => {
+                    permit.forget();
+                    return Poll::Ready(true);
+                }
+                Err(tokio::sync::TryAcquireError::Closed) => return Poll::Ready(false),
+                Err(tokio::sync::TryAcquireError::NoPermits) => {
+                    waiting.acquire = Some(Box::pin(self.core.outstanding.clone().acquire_owned()));
+                }
+            }
+        }
+        let Some(acquire) = waiting.acquire.as_mut() else {
+            return Poll::Ready(false);
+        };
+        match acquire.as_mut().poll(cx) {
+            Poll::Ready(Ok(permit)) => {
+                permit.forget();
+                waiting.acquire = None;
+                Poll::Ready(true)
+            }
+            Poll::Ready(Err(_)) => Poll::Ready(false),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: Source> Drop for DeliveryStream<S> {
+    fn drop(&mut self) {
+        let _ = self.core.stop.send(true);
+        self.core.room.close();
+        for r in &self.receivers {
+            r.abort();
+        }
+        // The batcher sends the acknowledgements already queued, then exits once the last
+        // delivery is gone.
+        let _ = self.batcher.take();
+    }
+}
+
+impl<S: Source> Stream for DeliveryStream<S> {
+    type Item = Result<Delivery<S>, S::Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if this.finished {
+                return Poll::Ready(None);
+            }
+            if this.waiting.is_none() {
+                let item = match this.rx.poll_recv(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Some(item)) => item,
+                    Poll::Ready(None) => {
+                        this.finished = true;
+                        let fatal = lock(&this.core.fatal).take();
+                        return Poll::Ready(fatal.map(Err));
+                    }
+                };
+                match item {
+                    Received::Error(error) => return Poll::Ready(Some(Err(error))),
+                    Received::Fatal(error) => {
+                        this.finished = true;
+                        let _ = this.core.stop.send(true);
+                        return Poll::Ready(Some(Err(error)));
+                    }
+                    message => {
+                        this.waiting = Some(Waiting {
+                            item: message,
+                            acquire: None,
+                        })
+                    }
+                }
+            }
+            let (lease_until, holds_room) = match this.waiting.as_ref().map(|w| &w.item) {
+                Some(Received::Message {
+                    leased, holds_room, ..
+                }) => (leased.lease_until, *holds_room),
+                _ => {
+                    this.waiting = None;
+                    continue;
+                }
+            };
+            let margin = this.core.options.expiry_margin;
+            let usable_until = lease_until.checked_sub(margin).unwrap_or(lease_until);
+            // Checked again after waiting for a unit: the wait can outlast the lease.
+            if Instant::now() >= usable_until {
+                this.waiting = None;
+                this.drop_expired(holds_room);
+                continue;
+            }
+            let got = match this.poll_outstanding(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(got) => got,
+            };
+            if Instant::now() >= usable_until {
+                if got {
+                    this.core.outstanding.add_permits(1);
+                }
+                this.waiting = None;
+                this.drop_expired(holds_room);
+                continue;
+            }
+            let Some(Waiting {
+                item:
+                    Received::Message {
+                        leased,
+                        holds_room,
+                        last_in_batch,
+                        received_at,
+                    },
+                ..
+            }) = this.waiting.take()
+            else {
+                continue;
+            };
+            if !got {
+                // The bound's semaphore is closed only when the stream is gone.
+                this.finished = true;
+                continue;
+            }
+            if holds_room {
+                this.core.room.add_permits(1);
+            }
+            add(&this.core.counters.handed_over, 1);
+            let acker = Acker::new(
+                leased.token,
+                usable_until,
+                received_at,
+                leased.attempt,
+                last_in_batch,
+                this.link.clone(),
+            );
+            return Poll::Ready(Some(Ok(Delivery {
+                message: leased.message,
+                acker,
+            })));
+        }
+    }
+}
