@@ -140,9 +140,9 @@ struct EventDef {
     supplemented: bool,
 }
 
-const SEED: &str = "seed";
+const SEED: &str = "the seeds";
 const OUTSIDE: &str = "outside the seeds";
-const SAMPLE: &str = "inferred from the seed sample";
+const SAMPLE: &str = "the seed sample (member inferred from it)";
 
 fn text(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or("").to_owned()
@@ -732,6 +732,7 @@ fn generate(events: &[EventDef]) -> String {
     e.line("}");
     e.line("");
     e.line("/// Records the EventType alias the event was sent with.");
+    e.line("#[allow(clippy::single_match)]");
     e.line("pub(super) fn set_alias(&mut self, alias: &'static str) {");
     e.line("match self {");
     for ev in events.iter().filter(|ev| !ev.aliases.is_empty()) {

@@ -6,6 +6,6 @@
 pub mod events;
 
 pub use events::{
-    decode_json, decode_message, Event, EventDecodeError, EventDecodeErrorKind, Outcome, Product,
-    ReceivedEvent, UnknownEvent,
+    decode_json, decode_message, EmbeddedJson, Event, EventDecodeError, EventDecodeErrorKind,
+    LenientNumber, Outcome, Product, ReceivedEvent, UnknownEvent,
 };

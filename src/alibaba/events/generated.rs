@@ -912,6 +912,7 @@ impl Event {
     }
 
     /// Records the EventType alias the event was sent with.
+    #[allow(clippy::single_match)]
     pub(super) fn set_alias(&mut self, alias: &'static str) {
         match self {
             Event::ImsMediaConvertOutputGroupComplete(e) => e.alias = Some(alias),
@@ -1086,13 +1087,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodFileUploadComplete vod "FileUploadComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `Size` (seed type Long; optional; from outside the seeds).
         size: LenientNumber = "Size";
@@ -1106,13 +1107,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodImageUploadComplete vod "ImageUploadComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `ImageId` (seed type String; required; from outside the seeds).
         image_id: String = "ImageId";
@@ -1128,13 +1129,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodStreamTranscodeComplete vod "StreamTranscodeComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `Bitrate` (seed type String; optional; from outside the seeds).
         bitrate: LenientNumber = "Bitrate";
@@ -1170,13 +1171,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodTranscodeComplete vod "TranscodeComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `StreamInfos` (seed type Array; optional; from outside the seeds).
         stream_infos: Vec<VodTranscodeCompleteStreamInfo> = "StreamInfos";
@@ -1222,13 +1223,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodSnapshotComplete vod "SnapshotComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `SubType` (seed type String; optional; from outside the seeds).
         sub_type: String = "SubType";
@@ -1266,13 +1267,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodDynamicImageComplete vod "DynamicImageComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `JobId` (seed type String; required; from outside the seeds).
         job_id: String = "JobId" | "jobId";
@@ -1310,13 +1311,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodAddLiveRecordVideoComplete vod "AddLiveRecordVideoComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `StreamName` (seed type String; optional; from outside the seeds).
         stream_name: String = "StreamName";
@@ -1336,13 +1337,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodLiveRecordVideoComposeStart vod "LiveRecordVideoComposeStart" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `StreamName` (seed type String; optional; from outside the seeds).
         stream_name: String = "StreamName";
@@ -1358,13 +1359,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodUploadByURLComplete vod "UploadByURLComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `JobId` (seed type String; required; from outside the seeds).
         job_id: String = "JobId" | "jobId";
@@ -1382,13 +1383,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodCreateAuditComplete vod "CreateAuditComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `MediaId` (seed type String; required; from outside the seeds).
         media_id: String = "MediaId";
@@ -1410,13 +1411,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodVideoAnalysisComplete vod "VideoAnalysisComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `Width` (seed type Long; optional; from outside the seeds).
         width: LenientNumber = "Width";
@@ -1442,13 +1443,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodUpdateMediaStorageClassComplete vod "UpdateMediaStorageClassComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `MediaId` (seed type String; required; from outside the seeds).
         media_id: String = "MediaId";
@@ -1470,13 +1471,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodRestoreMediaComplete vod "RestoreMediaComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `MediaId` (seed type String; required; from outside the seeds).
         media_id: String = "MediaId";
@@ -1494,13 +1495,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodAttachedMediaUploadComplete vod "AttachedMediaUploadComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `AttachedMediaId` (seed type String; required; from outside the seeds).
         attached_media_id: String = "AttachedMediaId";
@@ -1516,13 +1517,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodProduceMediaComplete vod "ProduceMediaComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `MediaId` (seed type String; required; from outside the seeds).
         media_id: String = "MediaId";
@@ -1540,13 +1541,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodDeleteMediaComplete vod "DeleteMediaComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `MediaType` (seed type String; required; from outside the seeds).
         media_type: String = "MediaType";
@@ -1568,13 +1569,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodMediaBaseChangeComplete vod "MediaBaseChangeComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `MediaType` (seed type String; required; from outside the seeds).
         media_type: String = "MediaType";
@@ -1606,27 +1607,27 @@ payload! {
 payload! {
     /// The VOD `SubmitMediaRefreshComplete` event: Audio/video purge or prefetch completed
     VodSubmitMediaRefreshComplete vod "SubmitMediaRefreshComplete" {
-        /// `EventTime` (seed type String; required; from seed): UTC, yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required; from the seeds): UTC, yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `Status` (seed type String; required; from seed): success / fail.
+        /// `Status` (seed type String; required; from the seeds): success / fail.
         status: String = "Status";
-        /// `MediaRefreshJobId` (seed type String; required; from seed).
+        /// `MediaRefreshJobId` (seed type String; required; from the seeds).
         media_refresh_job_id: String = "MediaRefreshJobId";
-        /// `MediaId` (seed type String; required; from seed): audio ID or video ID.
+        /// `MediaId` (seed type String; required; from the seeds): audio ID or video ID.
         media_id: String = "MediaId";
-        /// `TaskType` (seed type String; required; from seed): valid values listed as 'Refresh' and 'Preload' (Preload = prefetch); both samples send lower-case 'refresh'.
+        /// `TaskType` (seed type String; required; from the seeds): valid values listed as 'Refresh' and 'Preload' (Preload = prefetch); both samples send lower-case 'refresh'.
         task_type: String = "TaskType";
-        /// `SuccessPlayUrls` (seed type String; required; from seed): comma-separated URLs (absent from the failure sample despite Required=Yes).
+        /// `SuccessPlayUrls` (seed type String; required; from the seeds): comma-separated URLs (absent from the failure sample despite Required=Yes).
         success_play_urls: String = "SuccessPlayUrls";
-        /// `TaskIds` (seed type String; required; from seed): one task ID per URL, for DescribeVodRefreshTasks (absent from the failure sample despite Required=Yes).
+        /// `TaskIds` (seed type String; required; from the seeds): one task ID per URL, for DescribeVodRefreshTasks (absent from the failure sample despite Required=Yes).
         task_ids: String = "TaskIds";
-        /// `FilterPolicy` (seed type String; required; from seed): JSON-encoded string with the RefreshMediaPlayUrls request parameters.
+        /// `FilterPolicy` (seed type String; required; from the seeds): JSON-encoded string with the RefreshMediaPlayUrls request parameters.
         filter_policy: EmbeddedJson = "FilterPolicy";
-        /// `Extend` (seed type String; optional; from seed): custom pass-through.
+        /// `Extend` (seed type String; optional; from the seeds): custom pass-through.
         extend: EmbeddedJson = "Extend";
-        /// `ErrorCode` (seed type String; optional; from seed): present when submission fails.
+        /// `ErrorCode` (seed type String; optional; from the seeds): present when submission fails.
         error_code: String = "ErrorCode";
-        /// `ErrorMessage` (seed type String; optional; from seed): present when submission fails.
+        /// `ErrorMessage` (seed type String; optional; from the seeds): present when submission fails.
         error_message: String = "ErrorMessage";
     }
 }
@@ -1636,13 +1637,13 @@ payload! {
     ///
     /// Seed 002 gives only the common parameters for this event; the fields marked "from outside the seeds" come from other Alibaba documentation (§2.3 of `alibaba.md`).
     VodWorkflowTaskComplete vod "WorkflowTaskComplete" {
-        /// `EventTime` (seed type String; required: not stated; from seed): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
+        /// `EventTime` (seed type String; required: not stated; from the seeds): UTC, ISO 8601 yyyy-MM-ddTHH:mm:ssZ.
         event_time: String = "EventTime";
-        /// `VideoId` (seed type String; required: not stated; from seed): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
+        /// `VideoId` (seed type String; required: not stated; from the seeds): not present in every event (e.g. SubmitMediaRefreshComplete has MediaId instead).
         video_id: String = "VideoId";
-        /// `Status` (seed type String; required: not stated; from seed): common table: success / fail (lower case).
+        /// `Status` (seed type String; required: not stated; from the seeds): common table: success / fail (lower case).
         status: String = "Status";
-        /// `Extend` (seed type String; required: not stated; from seed): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
+        /// `Extend` (seed type String; required: not stated; from the seeds): pass-through of the Extend member of UserData given at upload/job submission; max 512 bytes.
         extend: EmbeddedJson = "Extend";
         /// `WorkflowId` (seed type String; required; from outside the seeds).
         workflow_id: String = "WorkflowId";
@@ -1666,19 +1667,19 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `FileUploadComplete` event: Media asset upload: An audio or video file is uploaded.
     ImsFileUploadComplete ims "FileUploadComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `MediaType` (seed type String; required; from seed): 'Valid values:' list is empty in the seed; sample: video.
+        /// `MediaType` (seed type String; required; from the seeds): 'Valid values:' list is empty in the seed; sample: video.
         media_type: String = "MediaType";
-        /// `FileUrl` (seed type String; required; from seed).
+        /// `FileUrl` (seed type String; required; from the seeds).
         file_url: String = "FileUrl";
-        /// `Size` (seed type String; required; from seed): a String holding a number (sample "5510872").
+        /// `Size` (seed type String; required; from the seeds): a String holding a number (sample "5510872").
         size: LenientNumber = "Size";
-        /// `AppId` (seed type String; required; from seed).
+        /// `AppId` (seed type String; required; from the seeds).
         app_id: String = "AppId";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): 'Valid values:' empty in the seed; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): 'Valid values:' empty in the seed; sample: Success.
         status: String = "Status";
     }
 }
@@ -1686,19 +1687,19 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `UploadByURLComplete` event: Media asset upload: A file is uploaded from a URL.
     ImsUploadByURLComplete ims "UploadByURLComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `MediaType` (seed type String; required; from seed): values list empty in seed.
+        /// `MediaType` (seed type String; required; from the seeds): values list empty in seed.
         media_type: String = "MediaType";
-        /// `SourceURL` (seed type String; required; from seed).
+        /// `SourceURL` (seed type String; required; from the seeds).
         source_url: String = "SourceURL";
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `AppId` (seed type String; required; from seed).
+        /// `AppId` (seed type String; required; from the seeds).
         app_id: String = "AppId";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): values list empty in seed; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty in seed; sample: Success.
         status: String = "Status";
     }
 }
@@ -1706,19 +1707,19 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `ImageUploadComplete` event: Media asset upload: An image is uploaded.
     ImsImageUploadComplete ims "ImageUploadComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `MediaType` (seed type String; required; from seed): 'Valid value:' empty in seed; sample: image.
+        /// `MediaType` (seed type String; required; from the seeds): 'Valid value:' empty in seed; sample: image.
         media_type: String = "MediaType";
-        /// `FileUrl` (seed type String; required; from seed).
+        /// `FileUrl` (seed type String; required; from the seeds).
         file_url: String = "FileUrl";
-        /// `Size` (seed type String; required; from seed).
+        /// `Size` (seed type String; required; from the seeds).
         size: LenientNumber = "Size";
-        /// `AppId` (seed type String; required; from seed).
+        /// `AppId` (seed type String; required; from the seeds).
         app_id: String = "AppId";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): values list empty in seed; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty in seed; sample: Success.
         status: String = "Status";
     }
 }
@@ -1726,19 +1727,19 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `AttachedMediaUploadComplete` event: Media asset upload: An auxiliary media asset is uploaded.
     ImsAttachedMediaUploadComplete ims "AttachedMediaUploadComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `MediaType` (seed type String; required; from seed): 'Valid value:' empty; sample: text.
+        /// `MediaType` (seed type String; required; from the seeds): 'Valid value:' empty; sample: text.
         media_type: String = "MediaType";
-        /// `FileUrl` (seed type String; required; from seed).
+        /// `FileUrl` (seed type String; required; from the seeds).
         file_url: String = "FileUrl";
-        /// `Size` (seed type String; required; from seed).
+        /// `Size` (seed type String; required; from the seeds).
         size: LenientNumber = "Size";
-        /// `AppId` (seed type String; required; from seed).
+        /// `AppId` (seed type String; required; from the seeds).
         app_id: String = "AppId";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): 'The upload status. Valid values:' empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): 'The upload status. Valid values:' empty; sample: Success.
         status: String = "Status";
     }
 }
@@ -1746,13 +1747,13 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `RegisterStreamComplete` event: Media asset upload: A media stream is registered.
     ImsRegisterStreamComplete ims "RegisterStreamComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `FileUrl` (seed type String; required; from seed).
+        /// `FileUrl` (seed type String; required; from the seeds).
         file_url: String = "FileUrl";
-        /// `UserData` (seed type String; optional; from seed): sample: {"MessageCallback":{...}} (MessageCallback is a nested object here).
+        /// `UserData` (seed type String; optional; from the seeds): sample: {"MessageCallback":{...}} (MessageCallback is a nested object here).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): 'Valid values are' empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): 'Valid values are' empty; sample: Success.
         status: String = "Status";
     }
 }
@@ -1760,13 +1761,13 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `StreamUploadComplete` event: Media asset upload: A media stream is uploaded.
     ImsStreamUploadComplete ims "StreamUploadComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `FileUrl` (seed type String; required; from seed).
+        /// `FileUrl` (seed type String; required; from the seeds).
         file_url: String = "FileUrl";
-        /// `UserData` (seed type String; optional; from seed): sample: {"MessageCallback":"{...}"} (MessageCallback is itself a JSON-encoded string here).
+        /// `UserData` (seed type String; optional; from the seeds): sample: {"MessageCallback":"{...}"} (MessageCallback is itself a JSON-encoded string here).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
     }
 }
@@ -1774,15 +1775,15 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `UploadStreamByURLComplete` event: Media asset upload: A media stream is uploaded from a URL.
     ImsUploadStreamByURLComplete ims "UploadStreamByURLComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `SourceURL` (seed type String; required; from seed).
+        /// `SourceURL` (seed type String; required; from the seeds).
         source_url: String = "SourceURL";
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): Valid values: Success or Fail.
+        /// `Status` (seed type String; required; from the seeds): Valid values: Success or Fail.
         status: String = "Status";
     }
 }
@@ -1790,19 +1791,19 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `CreateAuditComplete` event: Media asset management: A manual review is complete.
     ImsCreateAuditComplete ims "CreateAuditComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `AuditStatus` (seed type String; required; from seed): values list empty; sample: Normal.
+        /// `AuditStatus` (seed type String; required; from the seeds): values list empty; sample: Normal.
         audit_status: String = "AuditStatus";
-        /// `Auditor` (seed type String; required; from seed).
+        /// `Auditor` (seed type String; required; from the seeds).
         auditor: String = "Auditor";
-        /// `Reason` (seed type String; required; from seed).
+        /// `Reason` (seed type String; required; from the seeds).
         reason: String = "Reason";
-        /// `Comment` (seed type String; required; from seed).
+        /// `Comment` (seed type String; required; from the seeds).
         comment: String = "Comment";
-        /// `CreationTime` (seed type String; required; from seed).
+        /// `CreationTime` (seed type String; required; from the seeds).
         creation_time: String = "CreationTime";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
     }
 }
@@ -1810,15 +1811,15 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `RegisterMediaComplete` event: Media asset management: A media asset is registered (RegisterMediaInfo; fires when analysis is complete).
     ImsRegisterMediaComplete ims "RegisterMediaComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `ErrorCode` (seed type String; optional; from seed): returned if the task fails.
+        /// `ErrorCode` (seed type String; optional; from the seeds): returned if the task fails.
         error_code: String = "ErrorCode";
-        /// `ErrorMessage` (seed type String; optional; from seed): returned if the task fails.
+        /// `ErrorMessage` (seed type String; optional; from the seeds): returned if the task fails.
         error_message: String = "ErrorMessage";
     }
 }
@@ -1826,17 +1827,17 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `DeleteMediaComplete` event: Media asset management: A media asset is deleted.
     ImsDeleteMediaComplete ims "DeleteMediaComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
-        /// `DeleteType` (seed type String; required; from seed): values list empty; sample: all.
+        /// `DeleteType` (seed type String; required; from the seeds): values list empty; sample: all.
         delete_type: String = "DeleteType";
-        /// `FileURLs` (seed type String; optional; from seed): 'This parameter is present only if' - sentence cut off in the seed.
+        /// `FileURLs` (seed type String; optional; from the seeds): 'This parameter is present only if' - sentence cut off in the seed.
         file_ur_ls: String = "FileURLs";
-        /// `ErrorCode` (seed type String; optional; from seed).
+        /// `ErrorCode` (seed type String; optional; from the seeds).
         error_code: String = "ErrorCode";
-        /// `ErrorMessage` (seed type String; optional; from seed).
+        /// `ErrorMessage` (seed type String; optional; from the seeds).
         error_message: String = "ErrorMessage";
     }
 }
@@ -1844,15 +1845,15 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `MediaBaseChangeComplete` event: Media asset management: A media asset's basic information is updated.
     ImsMediaBaseChangeComplete ims "MediaBaseChangeComplete" {
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
-        /// `MediaType` (seed type String; required; from seed): values list empty; sample: video.
+        /// `MediaType` (seed type String; required; from the seeds): values list empty; sample: video.
         media_type: String = "MediaType";
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `OperateMode` (seed type String; required; from seed): values list empty; sample: update.
+        /// `OperateMode` (seed type String; required; from the seeds): values list empty; sample: update.
         operate_mode: String = "OperateMode";
-        /// `MediaContent` (seed type Object; required; from seed): table says Object with sub-fields, but the sample carries a JSON-encoded STRING. Decodes as [`ImsMediaBaseChangeCompleteMediaContent`] with [`EmbeddedJson::decode`].
+        /// `MediaContent` (seed type Object; required; from the seeds): table says Object with sub-fields, but the sample carries a JSON-encoded STRING. Decodes as [`ImsMediaBaseChangeCompleteMediaContent`] with [`EmbeddedJson::decode`].
         media_content: EmbeddedJson = "MediaContent";
     }
 }
@@ -1860,15 +1861,15 @@ payload! {
 payload! {
     /// The members of `MediaContent` in [`ImsMediaBaseChangeComplete`].
     ImsMediaBaseChangeCompleteMediaContent {
-        /// `Title` (seed type String; optional; from seed): JSON string; example cut off in the seed.
+        /// `Title` (seed type String; optional; from the seeds): JSON string; example cut off in the seed.
         title: String = "Title";
-        /// `Description` (seed type String; optional; from seed): JSON string; example cut off.
+        /// `Description` (seed type String; optional; from the seeds): JSON string; example cut off.
         description: String = "Description";
-        /// `CoverURL` (seed type String; optional; from seed): JSON string, e.g. {"OldValue":...,"NewValue":...} (from the sample).
+        /// `CoverURL` (seed type String; optional; from the seeds): JSON string, e.g. {"OldValue":...,"NewValue":...} (from the sample).
         cover_url: String = "CoverURL";
-        /// `CateId` (seed type String; optional; from seed): JSON string; example cut off.
+        /// `CateId` (seed type String; optional; from the seeds): JSON string; example cut off.
         cate_id: String = "CateId";
-        /// `Tags` (seed type String; optional; from seed): JSON string; example cut off.
+        /// `Tags` (seed type String; optional; from the seeds): JSON string; example cut off.
         tags: String = "Tags";
     }
 }
@@ -1876,15 +1877,15 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `WorkflowTaskComplete` event: Workflow: A workflow task is complete.
     ImsWorkflowTaskComplete ims "WorkflowTaskComplete" {
-        /// `TaskInput` (seed type String; required; from seed): JSON-encoded string.
+        /// `TaskInput` (seed type String; required; from the seeds): JSON-encoded string.
         task_input: EmbeddedJson = "TaskInput";
-        /// `TaskId` (seed type String; required; from seed).
+        /// `TaskId` (seed type String; required; from the seeds).
         task_id: String = "TaskId";
-        /// `WorkflowId` (seed type String; required; from seed).
+        /// `WorkflowId` (seed type String; required; from the seeds).
         workflow_id: String = "WorkflowId";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Succeed.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Succeed.
         status: String = "Status";
-        /// `CreateTime` (seed type String; required; from seed).
+        /// `CreateTime` (seed type String; required; from the seeds).
         create_time: String = "CreateTime";
     }
 }
@@ -1892,15 +1893,15 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `VideoAnalysisComplete` event: ApsaraVideo VOD media processing: Audio or video analysis is complete.
     ImsVideoAnalysisComplete ims "VideoAnalysisComplete" {
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `FileUrl` (seed type String; required; from seed).
+        /// `FileUrl` (seed type String; required; from the seeds).
         file_url: String = "FileUrl";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): Valid values: Success, Fail.
+        /// `Status` (seed type String; required; from the seeds): Valid values: Success, Fail.
         status: String = "Status";
-        /// `MetaInfo` (seed type Object; required; from seed): The analysis result..
+        /// `MetaInfo` (seed type Object; required; from the seeds): The analysis result..
         meta_info: ImsVideoAnalysisCompleteMetaInfo = "MetaInfo";
     }
 }
@@ -1908,17 +1909,17 @@ payload! {
 payload! {
     /// The members of `MetaInfo` in [`ImsVideoAnalysisComplete`].
     ImsVideoAnalysisCompleteMetaInfo {
-        /// `Duration` (seed type String; required; from seed): seconds.
+        /// `Duration` (seed type String; required; from the seeds): seconds.
         duration: LenientNumber = "Duration";
-        /// `Height` (seed type String; required; from seed): pixels.
+        /// `Height` (seed type String; required; from the seeds): pixels.
         height: LenientNumber = "Height";
-        /// `Width` (seed type String; required; from seed): pixels.
+        /// `Width` (seed type String; required; from the seeds): pixels.
         width: LenientNumber = "Width";
-        /// `Bitrate` (seed type String; required; from seed): Kbps.
+        /// `Bitrate` (seed type String; required; from the seeds): Kbps.
         bitrate: LenientNumber = "Bitrate";
-        /// `Size` (seed type String; required; from seed): bytes.
+        /// `Size` (seed type String; required; from the seeds): bytes.
         size: LenientNumber = "Size";
-        /// `Fps` (seed type Double; required; from seed): the only numeric member; sample 24.0.
+        /// `Fps` (seed type Double; required; from the seeds): the only numeric member; sample 24.0.
         fps: LenientNumber = "Fps";
     }
 }
@@ -1926,37 +1927,37 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `SnapshotComplete` event: ApsaraVideo VOD media processing: Video snapshotting is complete.
     ImsSnapshotComplete ims "SnapshotComplete" {
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `TriggerSource` (seed type String; required; from seed): values list empty; sample: API.
+        /// `TriggerSource` (seed type String; required; from the seeds): values list empty; sample: API.
         trigger_source: String = "TriggerSource";
-        /// `Name` (seed type String; required; from seed).
+        /// `Name` (seed type String; required; from the seeds).
         name: String = "Name";
-        /// `Type` (seed type String; required; from seed): values list empty; sample: Sprite.
+        /// `Type` (seed type String; required; from the seeds): values list empty; sample: Sprite.
         kind: String = "Type";
-        /// `Input` (seed type String; required; from seed): JSON string.
+        /// `Input` (seed type String; required; from the seeds): JSON string.
         input: EmbeddedJson = "Input";
-        /// `Output` (seed type String; required; from seed): JSON string.
+        /// `Output` (seed type String; required; from the seeds): JSON string.
         output: EmbeddedJson = "Output";
-        /// `Count` (seed type Integer; required; from seed).
+        /// `Count` (seed type Integer; required; from the seeds).
         count: LenientNumber = "Count";
-        /// `TemplateConfig` (seed type String; required; from seed): JSON string in sample.
+        /// `TemplateConfig` (seed type String; required; from the seeds): JSON string in sample.
         template_config: EmbeddedJson = "TemplateConfig";
-        /// `TemplateId` (seed type String; required; from seed).
+        /// `TemplateId` (seed type String; required; from the seeds).
         template_id: String = "TemplateId";
-        /// `PipelineId` (seed type String; optional; from seed).
+        /// `PipelineId` (seed type String; optional; from the seeds).
         pipeline_id: String = "PipelineId";
-        /// `SubmitTime` (seed type String; required; from seed): UTC; format cut off.
+        /// `SubmitTime` (seed type String; required; from the seeds): UTC; format cut off.
         submit_time: String = "SubmitTime";
-        /// `FinishTime` (seed type String; required; from seed): UTC; format cut off.
+        /// `FinishTime` (seed type String; required; from the seeds): UTC; format cut off.
         finish_time: String = "FinishTime";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
-        /// `ErrorCode` (seed type String; optional; from seed): returned when the task fails (the sample shows it together with Status Success).
+        /// `ErrorCode` (seed type String; optional; from the seeds): returned when the task fails (the sample shows it together with Status Success).
         error_code: String = "ErrorCode";
-        /// `ErrorMessage` (seed type String; optional; from seed): returned when the task fails.
+        /// `ErrorMessage` (seed type String; optional; from the seeds): returned when the task fails.
         error_message: String = "ErrorMessage";
     }
 }
@@ -1964,33 +1965,33 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `DynamicImageComplete` event: ApsaraVideo VOD media processing: A dynamic image is generated.
     ImsDynamicImageComplete ims "DynamicImageComplete" {
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `TriggerSource` (seed type String; required; from seed): values list empty; sample: API.
+        /// `TriggerSource` (seed type String; required; from the seeds): values list empty; sample: API.
         trigger_source: String = "TriggerSource";
-        /// `Name` (seed type String; required; from seed).
+        /// `Name` (seed type String; required; from the seeds).
         name: String = "Name";
-        /// `Input` (seed type String; required; from seed): JSON string.
+        /// `Input` (seed type String; required; from the seeds): JSON string.
         input: EmbeddedJson = "Input";
-        /// `Output` (seed type String; required; from seed): JSON string.
+        /// `Output` (seed type String; required; from the seeds): JSON string.
         output: EmbeddedJson = "Output";
-        /// `TemplateConfig` (seed type String; required; from seed).
+        /// `TemplateConfig` (seed type String; required; from the seeds).
         template_config: EmbeddedJson = "TemplateConfig";
-        /// `TemplateId` (seed type String; required; from seed).
+        /// `TemplateId` (seed type String; required; from the seeds).
         template_id: String = "TemplateId";
-        /// `PipelineId` (seed type String; optional; from seed).
+        /// `PipelineId` (seed type String; optional; from the seeds).
         pipeline_id: String = "PipelineId";
-        /// `SubmitTime` (seed type String; required; from seed).
+        /// `SubmitTime` (seed type String; required; from the seeds).
         submit_time: String = "SubmitTime";
-        /// `FinishTime` (seed type String; required; from seed).
+        /// `FinishTime` (seed type String; required; from the seeds).
         finish_time: String = "FinishTime";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
-        /// `ErrorCode` (seed type String; optional; from seed): returned only if the task fails.
+        /// `ErrorCode` (seed type String; optional; from the seeds): returned only if the task fails.
         error_code: String = "ErrorCode";
-        /// `ErrorMessage` (seed type String; optional; from seed): returned only if the task fails.
+        /// `ErrorMessage` (seed type String; optional; from the seeds): returned only if the task fails.
         error_message: String = "ErrorMessage";
     }
 }
@@ -1998,25 +1999,25 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `TranscodeComplete` event: ApsaraVideo VOD media processing: A transcoding subtask is complete (scheduled for deprecation on December 31, 2025).
     ImsTranscodeComplete ims "TranscodeComplete" {
-        /// `ParentJobId` (seed type String; required; from seed): ID of the main task.
+        /// `ParentJobId` (seed type String; required; from the seeds): ID of the main task.
         parent_job_id: String = "ParentJobId";
-        /// `JobId` (seed type String; required; from seed): ID of the subtask.
+        /// `JobId` (seed type String; required; from the seeds): ID of the subtask.
         job_id: String = "JobId" | "jobId";
-        /// `TriggerSource` (seed type String; required; from seed): values list empty; sample: Console.
+        /// `TriggerSource` (seed type String; required; from the seeds): values list empty; sample: Console.
         trigger_source: String = "TriggerSource";
-        /// `OutFileMeta` (seed type Object; required; from seed): see GetTranscodeJob response; sample has audioStreamInfoList/subtitleStreamInfoList/videoStreamInfoList/fileBasicInfo, all values strings.
+        /// `OutFileMeta` (seed type Object; required; from the seeds): see GetTranscodeJob response; sample has audioStreamInfoList/subtitleStreamInfoList/videoStreamInfoList/fileBasicInfo, all values strings.
         out_file_meta: ImsTranscodeCompleteOutFileMeta = "OutFileMeta";
-        /// `OutputUrl` (seed type String; required; from seed).
+        /// `OutputUrl` (seed type String; required; from the seeds).
         output_url: String = "OutputUrl";
-        /// `FinishTime` (seed type String; required; from seed).
+        /// `FinishTime` (seed type String; required; from the seeds).
         finish_time: String = "FinishTime";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
-        /// `ErrorCode` (seed type String; optional; from seed).
+        /// `ErrorCode` (seed type String; optional; from the seeds).
         error_code: String = "ErrorCode";
-        /// `ErrorMessage` (seed type String; optional; from seed).
+        /// `ErrorMessage` (seed type String; optional; from the seeds).
         error_message: String = "ErrorMessage";
     }
 }
@@ -2024,13 +2025,13 @@ payload! {
 payload! {
     /// The members of `OutFileMeta` in [`ImsTranscodeComplete`].
     ImsTranscodeCompleteOutFileMeta {
-        /// `audioStreamInfoList` (required: not stated; from inferred from the seed sample).
+        /// `audioStreamInfoList` (required: not stated; from the seed sample (member inferred from it)).
         audio_stream_info_list: Vec<RawObject> = "audioStreamInfoList";
-        /// `fileBasicInfo` (required: not stated; from inferred from the seed sample).
+        /// `fileBasicInfo` (required: not stated; from the seed sample (member inferred from it)).
         file_basic_info: RawObject = "fileBasicInfo";
-        /// `subtitleStreamInfoList` (required: not stated; from inferred from the seed sample).
+        /// `subtitleStreamInfoList` (required: not stated; from the seed sample (member inferred from it)).
         subtitle_stream_info_list: Vec<RawObject> = "subtitleStreamInfoList";
-        /// `videoStreamInfoList` (required: not stated; from inferred from the seed sample).
+        /// `videoStreamInfoList` (required: not stated; from the seed sample (member inferred from it)).
         video_stream_info_list: Vec<RawObject> = "videoStreamInfoList";
     }
 }
@@ -2038,19 +2039,19 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `TranscodeParentComplete` event: ApsaraVideo VOD media processing: The parent transcoding task is complete (scheduled for deprecation on December 31, 2025).
     ImsTranscodeParentComplete ims "TranscodeParentComplete" {
-        /// `ParentJobId` (seed type String; required; from seed).
+        /// `ParentJobId` (seed type String; required; from the seeds).
         parent_job_id: String = "ParentJobId";
-        /// `Jobs` (seed type Array; required; from seed): 'An array of subtask objects, each with the following fields:' - list cut off; sample items have Status, JobId, OutputUrl.
+        /// `Jobs` (seed type Array; required; from the seeds): 'An array of subtask objects, each with the following fields:' - list cut off; sample items have Status, JobId, OutputUrl.
         jobs: Vec<ImsTranscodeParentCompleteJob> = "Jobs";
-        /// `TriggerSource` (seed type String; required; from seed): values list empty; sample: Console.
+        /// `TriggerSource` (seed type String; required; from the seeds): values list empty; sample: Console.
         trigger_source: String = "TriggerSource";
-        /// `Name` (seed type String; required; from seed).
+        /// `Name` (seed type String; required; from the seeds).
         name: String = "Name";
-        /// `FinishTime` (seed type String; required; from seed).
+        /// `FinishTime` (seed type String; required; from the seeds).
         finish_time: String = "FinishTime";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
     }
 }
@@ -2058,11 +2059,11 @@ payload! {
 payload! {
     /// The members of `Jobs` in [`ImsTranscodeParentComplete`].
     ImsTranscodeParentCompleteJob {
-        /// `JobId` (required: not stated; from inferred from the seed sample).
+        /// `JobId` (required: not stated; from the seed sample (member inferred from it)).
         job_id: String = "JobId" | "jobId";
-        /// `OutputUrl` (required: not stated; from inferred from the seed sample).
+        /// `OutputUrl` (required: not stated; from the seed sample (member inferred from it)).
         output_url: String = "OutputUrl";
-        /// `Status` (required: not stated; from inferred from the seed sample).
+        /// `Status` (required: not stated; from the seed sample (member inferred from it)).
         status: String = "Status";
     }
 }
@@ -2070,15 +2071,15 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `MediaConvertComplete` event: ApsaraVideo VOD media processing: A media transcoding job is complete (SubmitTranscodeJob).
     ImsMediaConvertComplete ims "MediaConvertComplete" {
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `Status` (seed type String; required; from seed): no values given; sample: Complete.
+        /// `Status` (seed type String; required; from the seeds): no values given; sample: Complete.
         status: String = "Status";
-        /// `TriggerSource` (seed type String; required; from seed): sample: Console.
+        /// `TriggerSource` (seed type String; required; from the seeds): sample: Console.
         trigger_source: String = "TriggerSource";
-        /// `UserData` (seed type String; required; from seed): marked required but absent from the sample.
+        /// `UserData` (seed type String; required; from the seeds): marked required but absent from the sample.
         user_data: EmbeddedJson = "UserData";
-        /// `FinishTime` (seed type String; required; from seed).
+        /// `FinishTime` (seed type String; required; from the seeds).
         finish_time: String = "FinishTime";
     }
 }
@@ -2086,17 +2087,17 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `MediaConvertOutputGroupComplete` event: ApsaraVideo VOD media processing: A media transcoding output group is complete.
     ImsMediaConvertOutputGroupComplete ims "MediaConvertOutputGroupComplete" {
-        /// `TriggerSource` (seed type String; required; from seed): sample: API.
+        /// `TriggerSource` (seed type String; required; from the seeds): sample: API.
         trigger_source: String = "TriggerSource";
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `TaskId` (seed type String; required; from seed): the output group ID.
+        /// `TaskId` (seed type String; required; from the seeds): the output group ID.
         task_id: String = "TaskId";
-        /// `Name` (seed type String; required; from seed): output group name.
+        /// `Name` (seed type String; required; from the seeds): output group name.
         name: String = "Name";
-        /// `Status` (seed type String; required; from seed): sample: Success.
+        /// `Status` (seed type String; required; from the seeds): sample: Success.
         status: String = "Status";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
     }
 }
@@ -2104,23 +2105,23 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `MediaConvertOutputComplete` event: ApsaraVideo VOD media processing: A media transcoding output is complete.
     ImsMediaConvertOutputComplete ims "MediaConvertOutputComplete" {
-        /// `TriggerSource` (seed type String; required; from seed): sample: IceWorkflow.
+        /// `TriggerSource` (seed type String; required; from the seeds): sample: IceWorkflow.
         trigger_source: String = "TriggerSource";
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `TaskId` (seed type String; required; from seed): the output ID.
+        /// `TaskId` (seed type String; required; from the seeds): the output ID.
         task_id: String = "TaskId";
-        /// `Name` (seed type String; required; from seed).
+        /// `Name` (seed type String; required; from the seeds).
         name: String = "Name";
-        /// `Status` (seed type String; required; from seed): sample: Success.
+        /// `Status` (seed type String; required; from the seeds): sample: Success.
         status: String = "Status";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `MediaId` (seed type String; optional; from seed).
+        /// `MediaId` (seed type String; optional; from the seeds).
         media_id: String = "MediaId";
-        /// `OutputUrl` (seed type String; optional; from seed).
+        /// `OutputUrl` (seed type String; optional; from the seeds).
         output_url: String = "OutputUrl";
-        /// `OutFileMeta` (seed type FileMeta; optional; from seed): sample: audioStreamInfoList, fileBasicInfo, playStreamInfo (has real numbers: definition, encrypt, fileSize, height, state, type, userId, width), subtitleStreamInfoList, videoStreamInfoList.
+        /// `OutFileMeta` (seed type FileMeta; optional; from the seeds): sample: audioStreamInfoList, fileBasicInfo, playStreamInfo (has real numbers: definition, encrypt, fileSize, height, state, type, userId, width), subtitleStreamInfoList, videoStreamInfoList.
         out_file_meta: ImsMediaConvertOutputCompleteOutFileMeta = "OutFileMeta";
     }
 }
@@ -2128,15 +2129,15 @@ payload! {
 payload! {
     /// The members of `OutFileMeta` in [`ImsMediaConvertOutputComplete`].
     ImsMediaConvertOutputCompleteOutFileMeta {
-        /// `audioStreamInfoList` (required: not stated; from inferred from the seed sample).
+        /// `audioStreamInfoList` (required: not stated; from the seed sample (member inferred from it)).
         audio_stream_info_list: Vec<RawObject> = "audioStreamInfoList";
-        /// `fileBasicInfo` (required: not stated; from inferred from the seed sample).
+        /// `fileBasicInfo` (required: not stated; from the seed sample (member inferred from it)).
         file_basic_info: RawObject = "fileBasicInfo";
-        /// `playStreamInfo` (required: not stated; from inferred from the seed sample).
+        /// `playStreamInfo` (required: not stated; from the seed sample (member inferred from it)).
         play_stream_info: RawObject = "playStreamInfo";
-        /// `subtitleStreamInfoList` (required: not stated; from inferred from the seed sample).
+        /// `subtitleStreamInfoList` (required: not stated; from the seed sample (member inferred from it)).
         subtitle_stream_info_list: Vec<RawObject> = "subtitleStreamInfoList";
-        /// `videoStreamInfoList` (required: not stated; from inferred from the seed sample).
+        /// `videoStreamInfoList` (required: not stated; from the seed sample (member inferred from it)).
         video_stream_info_list: Vec<RawObject> = "videoStreamInfoList";
     }
 }
@@ -2144,11 +2145,11 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `AIMediaAuditComplete` event: Video AI: An AI-powered review is complete.
     ImsAIMediaAuditComplete ims "AIMediaAuditComplete" {
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
-        /// `MediaId` (seed type String; required; from seed): sample value is a JSON-encoded string {"media":...,"type":"Media"}, not a bare ID.
+        /// `MediaId` (seed type String; required; from the seeds): sample value is a JSON-encoded string {"media":...,"type":"Media"}, not a bare ID.
         media_id: EmbeddedJson = "MediaId";
     }
 }
@@ -2156,17 +2157,17 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `AIProduceComplete` event: Video AI: An AI-powered production task is complete.
     ImsAIProduceComplete ims "AIProduceComplete" {
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `Status` (seed type String; required; from seed): values list empty; sample: Success.
+        /// `Status` (seed type String; required; from the seeds): values list empty; sample: Success.
         status: String = "Status";
-        /// `FunctionName` (seed type String; required; from seed): values list empty; sample: Cover.
+        /// `FunctionName` (seed type String; required; from the seeds): values list empty; sample: Cover.
         function_name: String = "FunctionName";
-        /// `OutputFiles` (seed type String[]; required; from seed).
+        /// `OutputFiles` (seed type String[]; required; from the seeds).
         output_files: Vec<String> = "OutputFiles";
-        /// `Result` (seed type String; required; from seed): JSON-encoded string.
+        /// `Result` (seed type String; required; from the seeds): JSON-encoded string.
         result: EmbeddedJson = "Result";
-        /// `UserData` (seed type String; required; from seed): required here, optional everywhere else.
+        /// `UserData` (seed type String; required; from the seeds): required here, optional everywhere else.
         user_data: EmbeddedJson = "UserData";
     }
 }
@@ -2174,13 +2175,13 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `MediaAiAnalysisComplete` event: Video AI: AI analysis of a media asset is complete and the results are saved to the library.
     ImsMediaAiAnalysisComplete ims "MediaAiAnalysisComplete" {
-        /// `Status` (seed type String; required; from seed): sample comment: Success and Failed.
+        /// `Status` (seed type String; required; from the seeds): sample comment: Success and Failed.
         status: String = "Status";
-        /// `JobStatus` (seed type String; required; from seed): sample comment: AnalyzeSuccess and AnalyzeFailed.
+        /// `JobStatus` (seed type String; required; from the seeds): sample comment: AnalyzeSuccess and AnalyzeFailed.
         job_status: String = "JobStatus";
-        /// `Type` (seed type String; required; from seed): 'The value is always' - cut off; sample: StandardSmartTag.
+        /// `Type` (seed type String; required; from the seeds): 'The value is always' - cut off; sample: StandardSmartTag.
         kind: String = "Type";
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
     }
 }
@@ -2188,23 +2189,23 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `ProduceMediaComplete` event: Intelligent editing: Media production is complete.
     ImsProduceMediaComplete ims "ProduceMediaComplete" {
-        /// `Status` (seed type String; required; from seed): Valid values: Success and Fail.
+        /// `Status` (seed type String; required; from the seeds): Valid values: Success and Fail.
         status: String = "Status";
-        /// `MediaURL` (seed type String; required; from seed).
+        /// `MediaURL` (seed type String; required; from the seeds).
         media_url: String = "MediaURL";
-        /// `MediaId` (seed type String; required; from seed).
+        /// `MediaId` (seed type String; required; from the seeds).
         media_id: String = "MediaId";
-        /// `ProjectId` (seed type String; required; from seed).
+        /// `ProjectId` (seed type String; required; from the seeds).
         project_id: String = "ProjectId";
-        /// `ErrorCode` (seed type String; optional; from seed): returned only if the task fails (sample has "" on success).
+        /// `ErrorCode` (seed type String; optional; from the seeds): returned only if the task fails (sample has "" on success).
         error_code: String = "ErrorCode";
-        /// `ErrorMessage` (seed type String; optional; from seed): returned only if the task fails (sample has "" on success).
+        /// `ErrorMessage` (seed type String; optional; from the seeds): returned only if the task fails (sample has "" on success).
         error_message: String = "ErrorMessage";
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `MasterJobId` (seed type String; optional; from seed): only for subtasks of a batch production job.
+        /// `MasterJobId` (seed type String; optional; from the seeds): only for subtasks of a batch production job.
         master_job_id: String = "MasterJobId";
     }
 }
@@ -2212,11 +2213,11 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `BatchProduceMediaComplete` event: Intelligent editing: A batch intelligent video production task is complete.
     ImsBatchProduceMediaComplete ims "BatchProduceMediaComplete" {
-        /// `Status` (seed type String; required; from seed): sample: Finished.
+        /// `Status` (seed type String; required; from the seeds): sample: Finished.
         status: String = "Status";
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
     }
 }
@@ -2224,17 +2225,17 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `SmartJobComplete` event: Intelligent editing: Intelligent task complete.
     ImsSmartJobComplete ims "SmartJobComplete" {
-        /// `JobType` (seed type String; required; from seed): values list empty; sample: TextToSpeech.
+        /// `JobType` (seed type String; required; from the seeds): values list empty; sample: TextToSpeech.
         job_type: String = "JobType";
-        /// `Status` (seed type String; required; from seed): sample: Finished.
+        /// `Status` (seed type String; required; from the seeds): sample: Finished.
         status: String = "Status";
-        /// `JobId` (seed type String; required; from seed).
+        /// `JobId` (seed type String; required; from the seeds).
         job_id: String = "JobId" | "jobId";
-        /// `UserData` (seed type String; optional; from seed).
+        /// `UserData` (seed type String; optional; from the seeds).
         user_data: EmbeddedJson = "UserData";
-        /// `ModifiedTime` (seed type String; required; from seed).
+        /// `ModifiedTime` (seed type String; required; from the seeds).
         modified_time: String = "ModifiedTime";
-        /// `CreateTime` (seed type String; required; from seed).
+        /// `CreateTime` (seed type String; required; from the seeds).
         create_time: String = "CreateTime";
     }
 }
@@ -2242,17 +2243,17 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `LiveRecordFileCreated` event: Real-time media processing: A live recording file is generated.
     ImsLiveRecordFileCreated ims "LiveRecordFileCreated" {
-        /// `duration` (seed type float; required; from seed): seconds; lower-case names in this event.
+        /// `duration` (seed type float; required; from the seeds): seconds; lower-case names in this event.
         duration: LenientNumber = "duration";
-        /// `jobId` (seed type String; required; from seed): UUID.
+        /// `jobId` (seed type String; required; from the seeds): UUID.
         job_id: String = "jobId" | "JobId";
-        /// `record_id` (seed type String; required; from seed): UUID.
+        /// `record_id` (seed type String; required; from the seeds): UUID.
         record_id: String = "record_id";
-        /// `start_time` (seed type Long; required; from seed): UNIX timestamp.
+        /// `start_time` (seed type Long; required; from the seeds): UNIX timestamp.
         start_time: LenientNumber = "start_time";
-        /// `stop_time` (seed type Long; required; from seed): UNIX timestamp.
+        /// `stop_time` (seed type Long; required; from the seeds): UNIX timestamp.
         stop_time: LenientNumber = "stop_time";
-        /// `uri` (seed type String; required; from seed): OSS path.
+        /// `uri` (seed type String; required; from the seeds): OSS path.
         uri: String = "uri";
     }
 }
@@ -2260,17 +2261,17 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `LiveRecordTaskStatus` event: Real-time media processing: A live recording task's status is updated.
     ImsLiveRecordTaskStatus ims "LiveRecordTaskStatus" {
-        /// `event` (seed type String; required; from seed): values list empty; sample: record_paused.
+        /// `event` (seed type String; required; from the seeds): values list empty; sample: record_paused.
         event: String = "event";
-        /// `jobId` (seed type String; required; from seed): UUID.
+        /// `jobId` (seed type String; required; from the seeds): UUID.
         job_id: String = "jobId" | "JobId";
-        /// `session` (seed type String; optional; from seed).
+        /// `session` (seed type String; optional; from the seeds).
         session: String = "session";
-        /// `created` (seed type String; optional; from seed): sample has millisecond precision: 2022-06-29T01:35:31.716Z.
+        /// `created` (seed type String; optional; from the seeds): sample has millisecond precision: 2022-06-29T01:35:31.716Z.
         created: String = "created";
-        /// `error_info` (seed type Object; optional; from seed).
+        /// `error_info` (seed type Object; optional; from the seeds).
         error_info: ImsLiveRecordTaskStatusErrorInfo = "error_info";
-        /// `file_info` (seed type Object; optional; from seed).
+        /// `file_info` (seed type Object; optional; from the seeds).
         file_info: ImsLiveRecordTaskStatusFileInfo = "file_info";
     }
 }
@@ -2278,9 +2279,9 @@ payload! {
 payload! {
     /// The members of `error_info` in [`ImsLiveRecordTaskStatus`].
     ImsLiveRecordTaskStatusErrorInfo {
-        /// `code` (seed type String; required; from seed).
+        /// `code` (seed type String; required; from the seeds).
         code: String = "code";
-        /// `message` (seed type String; required; from seed).
+        /// `message` (seed type String; required; from the seeds).
         message: String = "message";
     }
 }
@@ -2288,11 +2289,11 @@ payload! {
 payload! {
     /// The members of `file_info` in [`ImsLiveRecordTaskStatus`].
     ImsLiveRecordTaskStatusFileInfo {
-        /// `uri` (seed type String; required; from seed).
+        /// `uri` (seed type String; required; from the seeds).
         uri: String = "uri";
-        /// `start_time` (seed type Long; required; from seed).
+        /// `start_time` (seed type Long; required; from the seeds).
         start_time: LenientNumber = "start_time";
-        /// `stop_time` (seed type Long; required; from seed).
+        /// `stop_time` (seed type Long; required; from the seeds).
         stop_time: LenientNumber = "stop_time";
     }
 }
@@ -2300,23 +2301,23 @@ payload! {
 payload! {
     /// The `MessageBody` of the IMS `LiveSnapshotFileCreated` event: Real-time media processing: A snapshot file is created during live streaming.
     ImsLiveSnapshotFileCreated ims "LiveSnapshotFileCreated" {
-        /// `SnapshotUrl` (seed type String; required; from seed).
+        /// `SnapshotUrl` (seed type String; required; from the seeds).
         snapshot_url: String = "SnapshotUrl";
-        /// `jobId` (seed type String; required; from seed): table says jobId, sample says JobId.
+        /// `jobId` (seed type String; required; from the seeds): table says jobId, sample says JobId.
         job_id: String = "jobId" | "JobId";
-        /// `StreamInputUrl` (seed type String; required; from seed).
+        /// `StreamInputUrl` (seed type String; required; from the seeds).
         stream_input_url: String = "StreamInputUrl";
-        /// `Bucket` (seed type String; required; from seed).
+        /// `Bucket` (seed type String; required; from the seeds).
         bucket: String = "Bucket";
-        /// `Height` (seed type Integer; required; from seed).
+        /// `Height` (seed type Integer; required; from the seeds).
         height: LenientNumber = "Height";
-        /// `Width` (seed type Integer; required; from seed).
+        /// `Width` (seed type Integer; required; from the seeds).
         width: LenientNumber = "Width";
-        /// `Endpoint` (seed type String; required; from seed).
+        /// `Endpoint` (seed type String; required; from the seeds).
         endpoint: String = "Endpoint";
-        /// `Object` (seed type String; required; from seed).
+        /// `Object` (seed type String; required; from the seeds).
         object: String = "Object";
-        /// `Size` (seed type Integer; required; from seed).
+        /// `Size` (seed type Integer; required; from the seeds).
         size: LenientNumber = "Size";
     }
 }

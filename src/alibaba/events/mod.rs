@@ -1,8 +1,8 @@
 //! Typed Alibaba Cloud event notifications: ApsaraVideo VOD and Intelligent Media Services
 //! (IMS), as an HTTP callback body or an MNS message body.
 //!
-//! * [`Event`] has one variant per (product, EventType) of `spec/alibaba-events.json` (19 VOD
-//!   + 29 IMS), named product first, plus [`Event::Unknown`]. It is generated (see
+//! * [`Event`] has one variant per (product, EventType) of `spec/alibaba-events.json` (19 for
+//!   VOD, 29 for IMS), named product first, plus [`Event::Unknown`]. It is generated (see
 //!   `generated.rs`), as are the payload structs.
 //! * [`ReceivedEvent`] is what a source hands on: the raw JSON as received, the product and
 //!   EventType read up front, and the typed [`Event`] decoded on first use. It implements

@@ -239,7 +239,10 @@ where
         return Ok(());
     }
     *slot = map.next_value()?;
-    spellings.note(wire, &key);
+    if slot.is_some() {
+        // A `null` is written as absent, so its spelling does not matter.
+        spellings.note(wire, &key);
+    }
     Ok(())
 }
 
