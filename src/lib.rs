@@ -12,6 +12,8 @@
 //! - [`tencent::Event`]: every v3.0 event type, generated from the service's model;
 //! - `tencent::fake` (feature `fake`): an in-process fake of the service for tests.
 //!
+//! [`alibaba`] holds the typed Alibaba Cloud VOD and IMS events ([`alibaba::Event`]).
+//!
 //! ## Example
 //!
 //! This runs as written: it starts the fake VOD server on 127.0.0.1, queues two events, and
@@ -55,6 +57,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod alibaba;
 pub mod consumer;
 pub mod event;
 pub mod tencent;
