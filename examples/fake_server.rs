@@ -15,7 +15,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::json;
-use vod_events::tencent::fake::{samples, FakeConfig, FakeStats, FakeVod, Fault, FaultMix, RateLimit};
+use vod_events::tencent::fake::{
+    samples, FakeConfig, FakeStats, FakeVod, Fault, FaultMix, RateLimit,
+};
 
 const HELP: &str = "\
 fake_server: the fake VOD event API on 127.0.0.1, for benchmarks

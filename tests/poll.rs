@@ -344,8 +344,15 @@ async fn a_closed_stderr_does_not_take_the_process_down() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(status.code(), Some(0), "not 101, a panic on a failed stderr write");
-    assert_eq!(lines(&stdout).len(), samples::all_sample_events(1).len() + 1);
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "not 101, a panic on a failed stderr write"
+    );
+    assert_eq!(
+        lines(&stdout).len(),
+        samples::all_sample_events(1).len() + 1
+    );
 }
 
 #[tokio::test]
@@ -364,7 +371,11 @@ async fn a_permanent_pull_error_exits_1_with_its_code_and_request_id() {
     ])))
     .await;
     assert_eq!(out.code, Some(1), "{}", out.stderr);
-    assert!(out.stderr.contains("InvalidParameterValue"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("InvalidParameterValue"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("RequestId "), "{}", out.stderr);
 }
 
@@ -403,6 +414,13 @@ async fn redeliveries_of_printed_events_are_confirmed_without_printing_them_twic
     assert_eq!(distinct.len() as u64, total, "no event printed twice");
     let f = fake.stats();
     assert!(f.redeliveries > 0, "the refused ones came back: {f:?}");
-    assert_eq!(f.confirmed, total, "every event confirmed in the end: {f:?}");
-    assert!(out.stderr.contains("repeats confirmed again"), "{}", out.stderr);
+    assert_eq!(
+        f.confirmed, total,
+        "every event confirmed in the end: {f:?}"
+    );
+    assert!(
+        out.stderr.contains("repeats confirmed again"),
+        "{}",
+        out.stderr
+    );
 }
