@@ -92,7 +92,8 @@ impl ClientBuilder {
         self
     }
 
-    /// Where credentials come from (default: [`DefaultChain`]). A [`Credentials`] value works too.
+    /// Where credentials come from (default: [`DefaultChain`]). A
+    /// [`Credentials`](crate::tencent::Credentials) value works too.
     pub fn credentials(mut self, provider: impl ProvideCredentials + 'static) -> Self {
         self.credentials = Some(Arc::new(provider));
         self
