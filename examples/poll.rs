@@ -279,7 +279,7 @@ struct Ledger {
 
 /// A printed event whose confirmation has not been accepted yet.
 struct Pending {
-    content: Box<[u8]>,
+    content: Vec<u8>,
     state: Confirmation,
 }
 
@@ -296,24 +296,32 @@ enum Confirmation {
 /// over by then, so an event the service still holds has been pulled again.
 const COME_BACK_WITHIN: Duration = Duration::from_secs(35);
 
-/// A quick hash of an event's content, to find the remembered event it may repeat; equal
-/// hashes are then compared byte for byte, so its quality only matters for speed. Written
-/// out because std's keyed SipHash costs as much per event as the rest of poll's own work
-/// together, and no hashing crate is a dependency here.
+/// A quick hash of an event's content, to find the remembered event it may repeat: its
+/// length and its first and last [`HASHED_ENDS`] bytes (where the ids sit). Equal hashes are
+/// then compared byte for byte, so the hash only has to make that rare, not impossible.
+/// Written out because std's keyed SipHash over a whole event costs as much as the rest of
+/// poll's own work per event, and no hashing crate is a dependency here.
 fn quick_hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let mut chunks = bytes.chunks_exact(8);
+    let head = &bytes[..bytes.len().min(HASHED_ENDS)];
+    let tail = &bytes[bytes.len().saturating_sub(HASHED_ENDS).max(head.len())..];
     let mut h = bytes.len() as u64;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
-    }
-    for &b in chunks.remainder() {
-        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+    for part in [head, tail] {
+        let mut chunks = part.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
     }
     h
 }
+
+/// How much of each end of an event [`quick_hash`] reads.
+const HASHED_ENDS: usize = 192;
 
 impl Ledger {
     fn new() -> Self {
@@ -331,7 +339,7 @@ impl Ledger {
         self.pending
             .get_mut(&hash)?
             .iter_mut()
-            .find(|p| &*p.content == content)
+            .find(|p| p.content == content)
     }
 
     /// Takes in the receipts that came back, and forgets events confirmed, or refused long
@@ -346,7 +354,9 @@ impl Ledger {
                         awaiting += 1;
                         true
                     }
-                    Some(AckResult::Accepted) => false,
+                    // Accepted, or nothing to send (another event of its answer carries the
+                    // handle): nothing more this process can do for it.
+                    Some(AckResult::Accepted | AckResult::NoToken) => false,
                     Some(_) => {
                         p.state = Confirmation::Refused {
                             give_up: now + COME_BACK_WITHIN,
@@ -385,10 +395,11 @@ impl Ledger {
         };
         match self.find(hash, &content) {
             Some(earlier) => earlier.state = state,
-            None => self.pending.entry(hash).or_default().push(Pending {
-                content: content.into_boxed_slice(),
-                state,
-            }),
+            None => self
+                .pending
+                .entry(hash)
+                .or_default()
+                .push(Pending { content, state }),
         }
     }
 }
@@ -505,7 +516,15 @@ async fn run(args: Args) -> Result<(), Failure> {
                             let mut content = Vec::with_capacity(delivery.raw().get().len());
                             let _ = delivery.received().write_json_without_handle(&mut content);
                             let hash = quick_hash(&content);
-                            if !args.no_confirm && ledger.find(hash, &content).is_some() {
+                            let in_batch = batch.iter().any(|(h, c, _)| *h == hash && *c == content);
+                            if in_batch {
+                                // The same event twice in one drain (under two handles):
+                                // printed once, both confirmed.
+                                ledger.repeats += 1;
+                                if !args.no_confirm {
+                                    let _ = delivery.ack();
+                                }
+                            } else if !args.no_confirm && ledger.find(hash, &content).is_some() {
                                 // Printed already: confirm it again (its first confirmation
                                 // failed or came late), but do not print or count it twice.
                                 ledger.repeats += 1;
@@ -659,34 +678,43 @@ impl fmt::Display for TextLine<'_> {
     }
 }
 
-/// Ctrl-C and SIGTERM as one future.
+/// Ctrl-C and SIGTERM as one future. Both handlers are installed once and kept, so a signal
+/// that arrives while the loop is busy elsewhere is still seen at the next `recv`.
 struct Signals {
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    interrupt: Option<tokio::signal::unix::Signal>,
+}
+
+#[cfg(unix)]
+async fn next_signal(signal: &mut Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => futures::future::pending::<()>().await,
+    }
 }
 
 impl Signals {
     fn new() -> Self {
+        #[cfg(unix)]
+        use tokio::signal::unix::{signal, SignalKind};
         Signals {
             #[cfg(unix)]
-            term: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+            #[cfg(unix)]
+            interrupt: signal(SignalKind::interrupt()).ok(),
         }
     }
 
     async fn recv(&mut self) {
         #[cfg(unix)]
         {
-            let term = async {
-                match &mut self.term {
-                    Some(s) => {
-                        s.recv().await;
-                    }
-                    None => futures::future::pending::<()>().await,
-                }
-            };
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {},
-                _ = term => {},
+                _ = next_signal(&mut self.interrupt) => {},
+                _ = next_signal(&mut self.term) => {},
             }
         }
         #[cfg(not(unix))]

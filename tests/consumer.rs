@@ -577,3 +577,47 @@ async fn a_consumer_that_stops_mid_batch_loses_nothing() {
     stream.shutdown().await;
     assert_eq!(source.pending(), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_ack_whose_lease_ends_before_the_next_flush_is_sent_at_once() {
+    // Usable for 50 ms after hand-over: less than the 100 ms flush interval.
+    let config = MemoryConfig {
+        lease: Duration::from_millis(2_050),
+        ..MemoryConfig::default()
+    };
+    let source = source(config, 2);
+    let mut stream = start(&source, ConsumerOptions::default());
+    let d = next(&mut stream).await;
+    d.ack().unwrap();
+    settle().await;
+    assert_eq!(
+        source.stats().ack_calls,
+        vec![1],
+        "not left to expire in the queue"
+    );
+    assert_eq!(stream.stats().expired, 0);
+    drop(d);
+    stream.shutdown().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn unbounded_option_values_are_taken_as_the_largest_bound_not_a_panic() {
+    let source = source(MemoryConfig::default(), 3);
+    let mut stream = start(
+        &source,
+        ConsumerOptions {
+            concurrency: usize::MAX >> 60,
+            prefetch: Some(usize::MAX),
+            max_outstanding: usize::MAX,
+            ack_concurrency: usize::MAX,
+            ack_flush_interval: Duration::MAX,
+            shutdown_grace: Duration::MAX,
+            ..ConsumerOptions::default()
+        },
+    );
+    for _ in 0..3 {
+        next(&mut stream).await.ack().unwrap();
+    }
+    let stats = stream.shutdown().await;
+    assert_eq!(stats.confirmed, 3);
+}

@@ -1,6 +1,7 @@
 //! The acknowledgement batcher: one task per stream that groups acknowledged tokens into
-//! calls of at most `max_batch`, sent when a batch is full, when the consumer finished a
-//! received batch, or after `ack_flush_interval`, and never once a token's lease is over.
+//! calls of at most `max_batch`, sent when a batch is full, when the auto-ack stream finished
+//! a received batch, when a token's lease ends before the next timed flush, or after
+//! `ack_flush_interval`; never once a token's lease is over.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use tokio::sync::oneshot;
 
 use crate::consumer::core::{lock, AckMsg, AckResult, Core};
 use crate::consumer::metrics::add;
+use crate::consumer::options::later;
 use crate::consumer::source::{ErrorClass, LeaseError, Source, SourceError};
 
 /// Queued tokens with the end of their usable lease and who waits for the outcome.
@@ -28,13 +30,13 @@ pub(crate) async fn run<S: Source>(
     mut rx: mpsc::UnboundedReceiver<AckMsg<S::Token>>,
 ) {
     let opts = &core.options;
-    let in_flight = Arc::new(Semaphore::new(opts.ack_concurrency.max(1)));
+    let in_flight = Arc::new(Semaphore::new(opts.effective_ack_concurrency()));
     let mut tasks: Vec<JoinHandle<()>> = Vec::new();
     let mut queue: Queue<S::Token> = Vec::new();
     let mut oldest: Option<Instant> = None;
     let max = core.source.max_batch().max(1);
     loop {
-        let flush_at = oldest.map(|t| t + opts.ack_flush_interval);
+        let flush_at = oldest.map(|t| later(t, opts.ack_flush_interval));
         let msg = tokio::select! {
             m = rx.recv() => m,
             _ = sleep_until_opt(flush_at) => {
@@ -53,8 +55,11 @@ pub(crate) async fn run<S: Source>(
                 add(&core.counters.acked, 1);
                 queue.push((token, usable_until, receipt));
                 oldest.get_or_insert_with(Instant::now);
-                if flush || queue.len() >= max {
-                    send(&core, &in_flight, &mut tasks, &mut queue, flush).await;
+                // One whose lease ends before the next timed flush goes now, not expired.
+                let urgent = usable_until.saturating_duration_since(Instant::now())
+                    <= opts.ack_flush_interval;
+                if flush || urgent || queue.len() >= max {
+                    send(&core, &in_flight, &mut tasks, &mut queue, flush || urgent).await;
                     if queue.is_empty() {
                         oldest = None;
                     }
@@ -67,7 +72,12 @@ pub(crate) async fn run<S: Source>(
             }
             Some(AckMsg::Release(token)) => {
                 let core = core.clone();
+                let in_flight = in_flight.clone();
                 tasks.push(tokio::spawn(async move {
+                    // Releases count against the same bound as acknowledge calls.
+                    let Ok(_permit) = in_flight.acquire_owned().await else {
+                        return;
+                    };
                     match core.source.release(token).await {
                         Ok(()) | Err(LeaseError::Unsupported) => {}
                         Err(LeaseError::Source(error)) => {

@@ -71,6 +71,10 @@ pub enum AckResult {
     Accepted,
     /// The source refused it (or the call failed); the message will be redelivered.
     Refused,
+    /// There was nothing to send: the source gave no token for the message (it comes back
+    /// after its lease), or another message of the same batch carries the token (it is
+    /// acknowledged with that one).
+    NoToken,
     /// Its lease ended before it could be sent; the message will be redelivered.
     Expired,
 }

@@ -229,7 +229,8 @@ impl<S: Source> Acker<S> {
         Instant::now() >= self.usable_until()
     }
 
-    /// Whether the delivery was acknowledged or released already.
+    /// Whether the delivery was settled already: acknowledged (even too late, or after
+    /// shutdown) or released.
     pub fn is_acked(&self) -> bool {
         lock(&self.state).settled
     }
@@ -241,8 +242,9 @@ impl<S: Source> Acker<S> {
     }
 
     /// Queues the acknowledgement; the engine batches it with others. Cheap (no I/O),
-    /// idempotent, and typed when it is too late (the lease is over: the source would refuse
-    /// it) or the stream is shut down.
+    /// idempotent (a second call answers `AlreadyAcked`, whatever the first did), and typed
+    /// when it is too late (the lease is over: the source would refuse it) or the stream is
+    /// shut down. A delivery without a token answers `Queued` with nothing to send.
     pub fn ack(&self) -> Result<AckOutcome, AckError> {
         self.ack_inner(false, None)
     }
@@ -267,11 +269,28 @@ impl<S: Source> Acker<S> {
         flush: bool,
         receipt: Option<oneshot::Sender<AckResult>>,
     ) -> Result<AckOutcome, AckError> {
-        let Some((token, usable_until)) = self.settle() else {
+        // The read lock first, and the outstanding unit back only once the acknowledgement
+        // is in the channel: giving the unit back is what lets a shutdown waiting for
+        // deliveries in hand go on to close and flush, which must not overtake this send.
+        let closed = self.link.closed.read().unwrap_or_else(|p| p.into_inner());
+        let Some((token, usable_until)) = self.mark_settled() else {
             return Ok(AckOutcome::AlreadyAcked);
         };
-        let closed = self.link.closed.read().unwrap_or_else(|p| p.into_inner());
-        if *closed {
+        let outcome = self.send_ack(*closed, token, usable_until, flush, receipt);
+        drop(closed);
+        self.free_outstanding();
+        outcome
+    }
+
+    fn send_ack(
+        &self,
+        closed: bool,
+        token: Option<S::Token>,
+        usable_until: Instant,
+        flush: bool,
+        receipt: Option<oneshot::Sender<AckResult>>,
+    ) -> Result<AckOutcome, AckError> {
+        if closed {
             return Err(AckError::Closed);
         }
         let now = Instant::now();
@@ -292,9 +311,10 @@ impl<S: Source> Acker<S> {
                 receipt,
             },
             None => {
-                // Nothing to send: the message comes back when its lease ends.
+                // Nothing to send: the source gave no token (the message comes back), or
+                // another message of the same batch carries it.
                 if let Some(receipt) = receipt {
-                    let _ = receipt.send(AckResult::Refused);
+                    let _ = receipt.send(AckResult::NoToken);
                 }
                 AckMsg::AckWithoutToken
             }
@@ -307,14 +327,16 @@ impl<S: Source> Acker<S> {
     /// consumer gets it without waiting for the lease; elsewhere the message comes back when
     /// its lease ends. A settled delivery is left as it is.
     pub fn nack(&self) {
-        let Some((token, _)) = self.settle() else {
+        let closed = self.link.closed.read().unwrap_or_else(|p| p.into_inner());
+        let Some((token, _)) = self.mark_settled() else {
             return;
         };
         add(&self.link.core.counters.released, 1);
-        let closed = self.link.closed.read().unwrap_or_else(|p| p.into_inner());
         if let (Some(token), false) = (token, *closed) {
             let _ = self.link.tx.send(AckMsg::Release(token));
         }
+        drop(closed);
+        self.free_outstanding();
     }
 
     /// Extends the lease to `visible_for` from now, where the source can (MNS), for work
@@ -337,30 +359,23 @@ impl<S: Source> Acker<S> {
             Err(LeaseError::Unsupported) => return Err(ExtendError::Unsupported),
             Err(LeaseError::Source(e)) => return Err(ExtendError::Source(e)),
         };
-        let margin = self.link.core.options.expiry_margin;
         let mut state = lock(&self.state);
         if !state.settled {
             state.token = Some(lease.token);
-            state.usable_until = lease
-                .lease_until
-                .checked_sub(margin)
-                .unwrap_or(lease.lease_until);
+            state.usable_until = self.link.core.options.usable_until(lease.lease_until);
         }
         Ok(lease.lease_until)
     }
 
-    /// Marks the delivery settled and frees its `max_outstanding` unit; `None` if it was
-    /// settled already.
-    fn settle(&self) -> Option<(Option<S::Token>, Instant)> {
+    /// Marks the delivery settled and takes its token; `None` if it was settled already.
+    /// The caller frees the `max_outstanding` unit once it is done.
+    fn mark_settled(&self) -> Option<(Option<S::Token>, Instant)> {
         let mut state = lock(&self.state);
         if state.settled {
             return None;
         }
         state.settled = true;
-        let taken = (state.token.take(), state.usable_until);
-        drop(state);
-        self.free_outstanding();
-        Some(taken)
+        Some((state.token.take(), state.usable_until))
     }
 
     fn free_outstanding(&self) {

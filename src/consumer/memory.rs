@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::consumer::core::lock;
+use crate::consumer::options::later;
 use crate::consumer::source::{ErrorClass, Lease, LeaseError, Leased, Source, SourceError};
 
 /// A message of a [`MemorySource`].
@@ -192,7 +193,7 @@ impl MemorySource {
     /// Takes up to `max_batch` visible messages under a new lease.
     fn take_visible(&self, now: Instant) -> Vec<Leased<MemoryMessage, MemoryToken>> {
         let mut state = lock(&self.state);
-        let lease_until = now + self.config.lease;
+        let lease_until = later(now, self.config.lease);
         let mut out = Vec::new();
         for (&id, stored) in state.messages.iter_mut() {
             if out.len()
@@ -259,7 +260,7 @@ impl MemorySource {
                 ))
             })?;
         stored.lease += 1;
-        stored.visible_at = now + visible_for;
+        stored.visible_at = later(now, visible_for);
         Ok(Lease {
             token: MemoryToken {
                 id: token.id,
@@ -291,7 +292,7 @@ impl Source for MemorySource {
         if let Some(error) = lock(&self.state).receive_errors.pop_front() {
             return Err(error);
         }
-        let give_up = Instant::now() + self.config.hold;
+        let give_up = later(Instant::now(), self.config.hold);
         loop {
             let arrived = self.arrived.notified();
             let now = Instant::now();

@@ -55,8 +55,8 @@ pub struct Stats {
     pub handed_over: u64,
     /// Messages dropped at hand-over because their lease was (nearly) over.
     pub expired_before_handover: u64,
-    /// Deliveries the consumer acknowledged in time (explicitly, or by coming back in the
-    /// auto-ack stream).
+    /// Acknowledgements queued by the consumer (explicitly, or by coming back in the auto-ack
+    /// stream); those whose lease ran out before they could be sent are in `expired` too.
     pub acked: u64,
     /// Acknowledgements the source accepted (Tencent ConfirmEvents, MNS delete).
     pub confirmed: u64,

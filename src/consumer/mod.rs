@@ -10,8 +10,9 @@
 //!   redelivers it. At most `max_outstanding` deliveries are in the consumer's hands at once:
 //!   at the bound the stream waits, and so the receivers stop.
 //! - **Acknowledgements**: [`Delivery::ack`] queues; one batcher sends calls of at most
-//!   [`Source::max_batch`] tokens, flushed when full, when a received batch is done, or after
-//!   `ack_flush_interval`, never after a token's lease is over. `nack()` gives a message back
+//!   [`Source::max_batch`] tokens, flushed when full, when the auto-ack stream finished a
+//!   received batch, when a token's lease ends before the next timed flush, or after
+//!   `ack_flush_interval`; never after a token's lease is over. `nack()` gives a message back
 //!   now where the source can; [`Acker::extend`] extends a lease where it can.
 //! - **Errors**: transient ones are retried with backoff and never end a stream; a
 //!   [`Permanent`](ErrorClass::Permanent) one is yielded and receiving goes on after a
@@ -40,6 +41,7 @@ pub use auto_ack::AutoAckStream;
 pub use dedup::{ContentKey, RecentlySeen};
 pub use delivery::{AckError, AckOutcome, AckReceipt, Acker, Delivery, ExtendError};
 pub use metrics::{Metrics, NoMetrics, Stats};
+pub(crate) use options::later;
 pub use options::ConsumerOptions;
 pub use source::{ErrorClass, Lease, LeaseError, Leased, Received, Source, SourceError};
 pub use stream::DeliveryStream;

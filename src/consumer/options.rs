@@ -59,10 +59,35 @@ impl Default for ConsumerOptions {
     }
 }
 
+/// The largest count a bound may have: tokio semaphores hold at most `usize::MAX >> 3`
+/// permits, and `acquire_many` takes a `u32`. "Unbounded" (`usize::MAX`) becomes this.
+pub(crate) const MAX_BOUND: usize = u32::MAX as usize >> 3;
+
 impl ConsumerOptions {
     pub(crate) fn effective_prefetch(&self, max_batch: usize) -> usize {
         self.prefetch
-            .unwrap_or(max_batch * (self.concurrency.max(1) + 1))
-            .max(max_batch)
+            .unwrap_or_else(|| max_batch.saturating_mul(self.concurrency.max(1).saturating_add(1)))
+            .clamp(max_batch.min(MAX_BOUND), MAX_BOUND)
     }
+
+    pub(crate) fn effective_max_outstanding(&self) -> usize {
+        self.max_outstanding.clamp(1, MAX_BOUND)
+    }
+
+    pub(crate) fn effective_ack_concurrency(&self) -> usize {
+        self.ack_concurrency.clamp(1, MAX_BOUND)
+    }
+
+    /// The last moment an acknowledgement of a message leased until `lease_until` is useful.
+    pub(crate) fn usable_until(&self, lease_until: tokio::time::Instant) -> tokio::time::Instant {
+        lease_until
+            .checked_sub(self.expiry_margin)
+            .unwrap_or(lease_until)
+    }
+}
+
+/// `at + by`, or a far future instant where that overflows (a huge option value).
+pub(crate) fn later(at: tokio::time::Instant, by: Duration) -> tokio::time::Instant {
+    at.checked_add(by)
+        .unwrap_or_else(|| at + Duration::from_secs(100 * 365 * 86_400))
 }

@@ -35,7 +35,10 @@ pub(crate) async fn run<S: Source>(
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15);
     let mut failures: u32 = 0;
     let opts = &core.options;
-    let max = core.source.max_batch().max(1);
+    let max = core
+        .source
+        .max_batch()
+        .clamp(1, crate::consumer::options::MAX_BOUND);
     loop {
         if *stop.borrow() {
             return;

@@ -64,7 +64,7 @@ impl<S: Source> DeliveryStream<S> {
         let (stop, _) = watch::channel(false);
         let core = Arc::new(Core {
             room: Semaphore::new(options.effective_prefetch(max)),
-            outstanding: Arc::new(Semaphore::new(options.max_outstanding.max(1))),
+            outstanding: Arc::new(Semaphore::new(options.effective_max_outstanding())),
             source,
             options,
             counters: Counters::default(),
@@ -125,8 +125,7 @@ impl<S: Source> DeliveryStream<S> {
         while self.rx.try_recv().is_ok() {}
         self.waiting = None;
         let outstanding = &self.core.outstanding;
-        let all = self.core.options.max_outstanding.max(1);
-        let all = u32::try_from(all).unwrap_or(u32::MAX);
+        let all = u32::try_from(self.core.options.effective_max_outstanding()).unwrap_or(u32::MAX);
         let settled = tokio::time::timeout(
             self.core.options.shutdown_grace,
             outstanding.acquire_many(all),
@@ -261,8 +260,7 @@ impl<S: Source> Stream for DeliveryStream<S> {
                     continue;
                 }
             };
-            let margin = this.core.options.expiry_margin;
-            let usable_until = lease_until.checked_sub(margin).unwrap_or(lease_until);
+            let usable_until = this.core.options.usable_until(lease_until);
             // Checked again after waiting for a unit: the wait can outlast the lease.
             if Instant::now() >= usable_until {
                 this.waiting = None;

@@ -129,7 +129,7 @@ impl Source for TencentQueue {
         // The handles' 30 s began when the answering attempt was sent, after pacing and any
         // earlier attempts: not when this call began.
         let sent_at = response.sent_at.unwrap_or_else(Instant::now);
-        let lease_until = sent_at + self.handle_lifetime;
+        let lease_until = crate::consumer::later(sent_at, self.handle_lifetime);
         let pulled = dedupe_handles(response.event_set);
         if pulled.dropped > 0 {
             tracing::warn!(
