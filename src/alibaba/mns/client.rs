@@ -186,20 +186,19 @@ impl MnsClient {
             deadline: None,
             per_handle_errors: false,
         };
-        match self.call(op).await {
-            Ok(reply) => {
-                let text = String::from_utf8_lossy(&reply.body);
-                let messages = xml::parse_messages(&text).map_err(|e| Error::Decode {
-                    operation: "BatchReceiveMessage",
-                    reason: e.to_string(),
-                    body_snippet: body_snippet(&reply.body),
-                })?;
-                Ok(Received {
-                    messages,
-                    sent: reply.sent,
-                    request_id: reply.request_id,
-                })
-            }
+        let decode = |reply: &Reply| {
+            xml::parse_messages(&String::from_utf8_lossy(&reply.body)).map_err(|e| Error::Decode {
+                operation: "BatchReceiveMessage",
+                reason: e.to_string(),
+                body_snippet: body_snippet(&reply.body),
+            })
+        };
+        match self.call(op, decode).await {
+            Ok((messages, reply)) => Ok(Received {
+                messages,
+                sent: reply.sent,
+                request_id: reply.request_id,
+            }),
             Err(Error::Api {
                 code, request_id, ..
             }) if code == "MessageNotExist" => Ok(Received {
@@ -239,12 +238,20 @@ impl MnsClient {
             deadline,
             per_handle_errors: true,
         };
-        let reply = self.call(op).await?;
-        if (200..300).contains(&reply.status) {
-            return Ok(handles.iter().map(|_| Ok(())).collect());
-        }
-        let text = String::from_utf8_lossy(&reply.body);
-        let failures = xml::parse_delete_failures(&text).unwrap_or_default();
+        // A cut `<Errors>` answer must not read as "nothing failed": it is retried instead.
+        let decode = |reply: &Reply| {
+            if (200..300).contains(&reply.status) {
+                return Ok(Vec::new());
+            }
+            xml::parse_delete_failures(&String::from_utf8_lossy(&reply.body)).ok_or_else(|| {
+                Error::Decode {
+                    operation: "BatchDeleteMessage",
+                    reason: "an <Errors> answer that is not complete XML".into(),
+                    body_snippet: body_snippet(&reply.body),
+                }
+            })
+        };
+        let (failures, reply) = self.call(op, decode).await?;
         let lost = reply.after_lost_attempt;
         Ok(handles
             .iter()
@@ -274,7 +281,7 @@ impl MnsClient {
             deadline,
             per_handle_errors: false,
         };
-        self.call(op).await.map(|_| ())
+        self.call(op, |_| Ok(())).await.map(|_| ())
     }
 
     /// ChangeMessageVisibility: hides the message for `visible_for` (1 s to 12 h, whole
@@ -309,27 +316,38 @@ impl MnsClient {
             deadline: None,
             per_handle_errors: false,
         };
-        let reply = self.call(op).await?;
-        let visibility =
+        let decode = |reply: &Reply| {
             xml::parse_visibility(&String::from_utf8_lossy(&reply.body)).map_err(|e| {
                 Error::Decode {
                     operation: "ChangeMessageVisibility",
                     reason: e.to_string(),
                     body_snippet: body_snippet(&reply.body),
                 }
-            })?;
+            })
+        };
+        let (visibility, reply) = self.call(op, decode).await?;
         Ok(Changed {
             visibility,
             sent: reply.sent,
         })
     }
 
-    async fn call(&self, op: Op) -> Result<Reply, Error> {
+    /// Sends `op` until an answer `decode` accepts, or the retries give up. Decoding is part
+    /// of the attempt, so a truncated answer is retried like a reset.
+    async fn call<T>(
+        &self,
+        op: Op,
+        decode: impl Fn(&Reply) -> Result<T, Error>,
+    ) -> Result<(T, Reply), Error> {
         let span = tracing::debug_span!("mns_call", operation = op.name);
-        self.retry_loop(op).instrument(span).await
+        self.retry_loop(op, decode).instrument(span).await
     }
 
-    async fn retry_loop(&self, op: Op) -> Result<Reply, Error> {
+    async fn retry_loop<T>(
+        &self,
+        op: Op,
+        decode: impl Fn(&Reply) -> Result<T, Error>,
+    ) -> Result<(T, Reply), Error> {
         let inner = &self.inner;
         let budget = if op.name == "BatchReceiveMessage" {
             &inner.receive_budget
@@ -354,12 +372,19 @@ impl MnsClient {
                 }
                 None => op.timeout,
             };
-            match self.attempt(&op, timeout).await {
-                Ok(mut reply) => {
+            let outcome = match self.attempt(&op, timeout).await {
+                Ok(reply) => match decode(&reply) {
+                    Ok(value) => Ok((value, reply)),
+                    Err(error) => Err(Failure::from(error)),
+                },
+                Err(failure) => Err(failure),
+            };
+            match outcome {
+                Ok((value, mut reply)) => {
                     budget.refund(retry_cost.unwrap_or(1));
                     reply.after_lost_attempt = lost_before;
                     tracing::debug!(attempt, request_id = %reply.request_id, status = reply.status, "ok");
-                    return Ok(reply);
+                    return Ok((value, reply));
                 }
                 Err(Failure { error, server_date }) => {
                     if error.is_time_expired() && !resigned_for_skew {
