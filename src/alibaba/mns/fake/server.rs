@@ -16,7 +16,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use percent_encoding::percent_decode_str;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
-use tokio::task::JoinSet;
 
 use super::faults::Fault;
 use super::state::FakeMnsState;
@@ -43,42 +42,20 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-pub(super) async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
-    while !*rx.borrow_and_update() {
-        if rx.changed().await.is_err() {
-            return;
-        }
-    }
-}
+use crate::fake::wait_shutdown;
 
 pub(super) async fn accept_loop(
     listener: TcpListener,
     state: FakeMnsState,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = wait_shutdown(&mut shutdown) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve_connection(stream, state.clone(), shutdown.clone()));
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    if tokio::time::timeout(Duration::from_secs(2), async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await
-    .is_err()
-    {
-        connections.abort_all();
-        while connections.join_next().await.is_some() {}
-    }
+    crate::fake::accept_loop(
+        listener,
+        shutdown,
+        Duration::from_secs(2),
+        move |stream, shutdown| serve_connection(stream, state.clone(), shutdown),
+    )
+    .await;
 }
 
 async fn serve_connection(
