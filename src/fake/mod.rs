@@ -1,5 +1,5 @@
 //! What the fakes (feature `fake`) share: the accept loop and the shutdown signal of an
-//! in-process HTTP server on 127.0.0.1. The Tencent VOD fake (`tencent::fake`) and the MNS
+//! in-process HTTP server on 127.0.0.1, and the leased queue ([`visibility`]). The Tencent VOD fake (`tencent::fake`) and the MNS
 //! fake (`alibaba::mns::fake`) serve their own protocols on top.
 
 use std::future::Future;
@@ -8,6 +8,8 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+
+pub(crate) mod visibility;
 
 /// Resolves once shutdown was requested (or the server handle is gone).
 pub(crate) async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {

@@ -1,6 +1,6 @@
 //! The fake's queues: messages, visibility, handles, dequeue counts, and what was counted.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,6 +11,7 @@ use tokio::sync::Notify;
 use super::faults::{Fault, FaultMix};
 use super::FakeMnsConfig;
 use crate::alibaba::mns::xml::ReceivedMessage;
+use crate::fake::visibility::{ExpiredHandles, VisibilityQueue};
 
 /// What the fake counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -46,50 +47,15 @@ struct Stored {
     md5: String,
     enqueue_ms: u64,
     first_dequeue_ms: Option<u64>,
-    dequeue_count: u32,
-    /// The handle of the current delivery, if any.
-    handle: Option<String>,
-    next_visible_ms: u64,
 }
 
-#[derive(Debug, Default)]
-struct Queue {
-    messages: HashMap<u64, Stored>,
-    /// Visible messages, oldest first.
-    visible: VecDeque<u64>,
-    /// Hidden messages by the time they become visible.
-    hidden: BTreeMap<(u64, u64), ()>,
-    /// The current handle of each delivery.
-    handles: HashMap<String, u64>,
-}
+/// A queue on the fakes' shared leased-queue core, on the fake's wall clock in ms (so a
+/// clock offset moves visibility too). A handle outlives its lease until the message is
+/// received again, as MNS documents.
+type Queue = VisibilityQueue<u64, Stored>;
 
-impl Queue {
-    /// Moves the messages whose visibility ended back into the visible list.
-    fn surface(&mut self, now_ms: u64) {
-        while let Some((&(at, seq), _)) = self.hidden.first_key_value() {
-            if at > now_ms {
-                break;
-            }
-            self.hidden.remove(&(at, seq));
-            if self
-                .messages
-                .get(&seq)
-                .is_some_and(|m| m.next_visible_ms == at)
-            {
-                self.visible.push_back(seq);
-            }
-        }
-    }
-
-    fn hide(&mut self, seq: u64, until_ms: u64) {
-        if let Some(m) = self.messages.get_mut(&seq) {
-            if m.next_visible_ms > 0 {
-                self.hidden.remove(&(m.next_visible_ms, seq));
-            }
-            m.next_visible_ms = until_ms;
-            self.hidden.insert((until_ms, seq), ());
-        }
-    }
+fn new_queue() -> Queue {
+    VisibilityQueue::new(ExpiredHandles::LiveUntilReleased)
 }
 
 pub(super) struct Inner {
@@ -126,7 +92,7 @@ impl FakeMnsState {
         let queues = config
             .queues
             .iter()
-            .map(|q| (q.clone(), Queue::default()))
+            .map(|q| (q.clone(), new_queue()))
             .collect();
         let seed = config.seed;
         FakeMnsState {
@@ -176,7 +142,10 @@ impl FakeMnsState {
 
     /// Creates a queue if it does not exist.
     pub fn create_queue(&self, name: &str) {
-        self.lock().queues.entry(name.to_owned()).or_default();
+        self.lock()
+            .queues
+            .entry(name.to_owned())
+            .or_insert_with(new_queue);
     }
 
     /// Sends a message with `body` (stored as is, as VOD and IMS write JSON) into `queue`,
@@ -188,21 +157,20 @@ impl FakeMnsState {
         let seq = inner.next_seq;
         inner.next_seq += 1;
         inner.stats.sent += 1;
-        let q = inner.queues.entry(queue.to_owned()).or_default();
+        let q = inner
+            .queues
+            .entry(queue.to_owned())
+            .or_insert_with(new_queue);
         let md5 = hex::encode_upper(md5::Md5::digest(body.as_bytes()));
-        q.messages.insert(
+        q.push(
             seq,
             Stored {
                 body,
                 md5,
                 enqueue_ms: now,
                 first_dequeue_ms: None,
-                dequeue_count: 0,
-                handle: None,
-                next_visible_ms: 0,
             },
         );
-        q.visible.push_back(seq);
         drop(inner);
         self.notify.notify_waiters();
         message_id(seq)
@@ -229,38 +197,34 @@ impl FakeMnsState {
         let visibility = inner.config.visibility_timeout.as_millis() as u64;
         let inner = &mut *inner;
         let q = inner.queues.get_mut(queue)?;
-        q.surface(now);
+        q.expire(now);
         let mut out = Vec::new();
         while out.len() < max {
-            let Some(seq) = q.visible.pop_front() else {
+            let Some(seq) = q.pop_visible() else {
                 break;
             };
             let handle = new_handle(&mut inner.rng, seq);
-            let Some(m) = q.messages.get_mut(&seq) else {
+            let until = now + visibility;
+            let Some(item) = q.lease(seq, handle.clone().into(), until) else {
                 continue;
             };
-            if let Some(old) = m.handle.replace(handle.clone()) {
-                q.handles.remove(&old);
-            }
-            m.dequeue_count += 1;
+            let m = &mut item.body;
             m.first_dequeue_ms.get_or_insert(now);
             inner.stats.delivered += 1;
-            if m.dequeue_count > 1 {
+            if item.deliveries > 1 {
                 inner.stats.redelivered += 1;
             }
-            q.handles.insert(handle.clone(), seq);
             out.push(ReceivedMessage {
                 message_id: message_id(seq),
                 receipt_handle: handle,
                 message_body: m.body.clone(),
                 message_body_md5: Some(m.md5.clone()),
                 enqueue_time: Some(m.enqueue_ms),
-                next_visible_time: now + visibility,
+                next_visible_time: until,
                 first_dequeue_time: m.first_dequeue_ms,
-                dequeue_count: Some(m.dequeue_count),
+                dequeue_count: Some(item.deliveries),
                 priority: Some(8),
             });
-            q.hide(seq, now + visibility);
         }
         Some(out)
     }
@@ -268,8 +232,7 @@ impl FakeMnsState {
     /// When the next hidden message of `queue` becomes visible, in ms on the fake's clock.
     pub(super) fn next_surfacing_ms(&self, queue: &str) -> Option<u64> {
         let inner = self.lock();
-        let q = inner.queues.get(queue)?;
-        q.hidden.first_key_value().map(|(&(at, _), _)| at)
+        inner.queues.get(queue)?.next_end()
     }
 
     pub(super) fn now_ms_pub(&self) -> u64 {
@@ -281,13 +244,9 @@ impl FakeMnsState {
         let mut inner = self.lock();
         let inner = &mut *inner;
         let q = inner.queues.get_mut(queue).ok_or("QueueNotExist")?;
-        let Some(seq) = q.handles.remove(handle) else {
+        if q.remove(handle).is_none() {
             inner.stats.stale_handles += 1;
             return Err(refusal_for(handle));
-        };
-        if let Some(m) = q.messages.remove(&seq) {
-            q.hidden.remove(&(m.next_visible_ms, seq));
-            q.visible.retain(|s| *s != seq);
         }
         inner.stats.deleted += 1;
         Ok(())
@@ -305,18 +264,12 @@ impl FakeMnsState {
         let mut guard = self.lock();
         let inner = &mut *guard;
         let q = inner.queues.get_mut(queue).ok_or("QueueNotExist")?;
-        let Some(seq) = q.handles.remove(handle) else {
+        let new = new_handle(&mut inner.rng, inner.stats.visibility_changes);
+        let until = now + secs * 1000;
+        if !q.relet(handle, new.clone().into(), until) {
             inner.stats.stale_handles += 1;
             return Err(refusal_for(handle));
-        };
-        let new = new_handle(&mut inner.rng, seq);
-        let until = now + secs * 1000;
-        if let Some(m) = q.messages.get_mut(&seq) {
-            m.handle = Some(new.clone());
         }
-        q.handles.insert(new.clone(), seq);
-        q.visible.retain(|s| *s != seq);
-        q.hide(seq, until);
         inner.stats.visibility_changes += 1;
         drop(guard);
         if secs == 0 {
@@ -358,7 +311,7 @@ impl FakeMnsState {
     pub fn stats(&self) -> FakeMnsStats {
         let inner = self.lock();
         let mut stats = inner.stats.clone();
-        stats.queued = inner.queues.values().map(|q| q.messages.len()).sum();
+        stats.queued = inner.queues.values().map(|q| q.len()).sum();
         stats
     }
 
