@@ -76,7 +76,8 @@ async fn every_sample_is_delivered_decoded_and_deleted_and_unknown_types_are_kep
                 m.event.raw()
             );
         }
-        seen.push(m.message_id.clone());
+        assert_eq!(delivery.raw().get(), m.event.raw().get());
+        seen.push(delivery.message_id().to_owned());
         delivery.ack().expect("queued");
     }
     let stats = stream.shutdown().await;

@@ -279,3 +279,20 @@ impl Source for MnsQueue {
         Ok(())
     }
 }
+
+impl crate::consumer::Delivery<MnsQueue> {
+    /// The event of the message's body.
+    pub fn event(&self) -> &ReceivedEvent {
+        &self.message().event
+    }
+
+    /// The body as JSON: as stored, or decoded from base64 (what `poll --mns` prints).
+    pub fn raw(&self) -> &serde_json::value::RawValue {
+        self.message().event.raw()
+    }
+
+    /// The message id, the same on every redelivery (a dedupe key).
+    pub fn message_id(&self) -> &str {
+        &self.message().message_id
+    }
+}
