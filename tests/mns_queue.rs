@@ -424,3 +424,24 @@ async fn a_non_ascii_queue_name_is_encoded_and_signed_as_sent() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_answer_over_the_body_cap_is_refused_unread() {
+    let fake = fake(Duration::from_secs(30)).await;
+    fake.send(
+        Q,
+        format!(r#"{{"EventType":"X","Pad":"{}"}}"#, "x".repeat(4096)),
+    );
+    let client = MnsClient::builder(fake.queue_url(Q))
+        .credentials(FakeMns::credentials())
+        .wait(Duration::from_secs(1))
+        .max_response_bytes(1024)
+        .build()
+        .expect("client");
+    let e = MnsQueue::new(client)
+        .receive()
+        .await
+        .expect_err("over the cap");
+    assert!(matches!(e, Error::BodyTooLarge { limit: 1024, .. }), "{e}");
+    assert_eq!(e.class(), ErrorClass::Permanent);
+}
