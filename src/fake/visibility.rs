@@ -88,7 +88,7 @@ impl<T: Ord + Copy, B> VisibilityQueue<T, B> {
             let Some(slot) = self.slots.get_mut(&id) else {
                 continue;
             };
-            if slot.visible || !slot.lease.as_ref().is_some_and(|(n, _, _)| *n == lease) {
+            if slot.visible || slot.lease.as_ref().is_none_or(|(n, _, _)| *n != lease) {
                 continue;
             }
             if self.expired_handles == ExpiredHandles::Die {
