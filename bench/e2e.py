@@ -134,10 +134,22 @@ def run_client(name, events, rate_limit, command):
 PACE = "98"
 
 
-def scenarios(events, sdk_python):
-    """(name, fake rate limit, command, SDK scenario run at the same pace)."""
+def scenarios(events, sdk_python, baseline=None):
+    """(name, fake rate limit, command, SDK scenario run at the same pace). With `baseline`
+    (another build's `poll`), each of our poll scenarios is followed by the same run of the
+    baseline, so before/after ratios come from back-to-back runs of one round."""
     poll = example("poll")
     common = [poll, "--endpoint", "{endpoint}", "--max-events", str(events)]
+    if baseline:
+        before = [baseline, "--endpoint", "{endpoint}", "--max-events", str(events)]
+        return [
+            ("ours-c1", 0, common + ["--concurrency", "1"], None),
+            ("before-c1", 0, before + ["--concurrency", "1"], None),
+            ("ceiling", 100, common + ["--concurrency", "4"], None),
+            ("before-ceiling", 100, before + ["--concurrency", "4"], None),
+            ("ours-unpaced", 0, common + ["--concurrency", "1", "--rate", "0"], None),
+            ("before-unpaced", 0, before + ["--concurrency", "1", "--rate", "0"], None),
+        ]
     sdk = [sdk_python, os.path.join(ROOT, "bench", "peer", "sdk_poll.py"),
            "--endpoint", "{endpoint}", "--max-events", str(events)]
     floor = [example("io_floor"), "--endpoint", "{endpoint}", "--max-events", str(events)]
@@ -167,6 +179,8 @@ def main():
     ap.add_argument("--no-latency", action="store_true")
     ap.add_argument("--only", help="comma-separated scenario names")
     ap.add_argument("--json", help="write all raw results to this file")
+    ap.add_argument("--baseline-poll",
+                    help="another build's poll binary: compare before/after instead of the SDK")
     args = ap.parse_args()
 
     if not args.no_build:
@@ -180,7 +194,7 @@ def main():
             ).stdout.strip().splitlines()[-1]
         except subprocess.CalledProcessError as e:
             print(f"e2e: SDK setup failed, skipping the peer: {e.stderr[-500:]}", file=sys.stderr)
-    todo = [s for s in scenarios(args.events, sdk_python or "")
+    todo = [s for s in scenarios(args.events, sdk_python or "", args.baseline_poll)
             if not (s[0].startswith("sdk") and sdk_python is None)
             and (not args.only or s[0] in args.only.split(","))]
     reference = {name: ref for name, _, _, ref in todo}
@@ -205,6 +219,12 @@ def main():
             for label, sdk_name in (("same pace", ref), ("unpaced SDK", "sdk")):
                 if results.get(sdk_name):
                     this_round[(name, label)] = results[sdk_name][-1]["cpu_us_per_event"] / cpu
+        for name in list(results):
+            if name.startswith("before-") and results[name]:
+                ours = {"before-c1": "ours-c1", "before-ceiling": "ceiling",
+                        "before-unpaced": "ours-unpaced"}[name]
+                this_round[(ours, "before ÷ after")] = (
+                    results[name][-1]["cpu_us_per_event"] / results[ours][-1]["cpu_us_per_event"])
         ratios.append(this_round)
 
     print(f"\nN = {args.events} events per run, {args.repeat} rounds; medians\n")
@@ -225,7 +245,11 @@ def main():
               f"| {user:.1f} / {sys_:.1f} | {median(runs, 'rss_mib'):.1f} "
               f"| {ratio(name, 'same pace')} | {ratio(name, 'unpaced SDK')} "
               f"| {'yes' if all(r['ok'] for r in runs) else 'NO'} |")
-    if any(ratios):
+    if args.baseline_poll:
+        print("\nper round, before ÷ after CPU/event: " + "; ".join(
+            ", ".join(f"{n} {v:.3f}" for (n, label), v in r.items() if label == "before ÷ after")
+            for r in ratios))
+    elif any(ratios):
         print("\nper round, SDK ÷ this (same pace): " + "; ".join(
             ", ".join(f"{n} {v:.1f}×" for (n, label), v in r.items() if label == "same pace")
             for r in ratios))

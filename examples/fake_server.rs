@@ -15,7 +15,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use serde_json::json;
-use vod_events::tencent::fake::{FakeConfig, FakeStats, FakeVod, RateLimit};
+use vod_events::tencent::fake::{
+    samples, FakeConfig, FakeStats, FakeVod, Fault, FaultMix, RateLimit,
+};
 
 const HELP: &str = "\
 fake_server: the fake VOD event API on 127.0.0.1, for benchmarks
@@ -24,6 +26,14 @@ OPTIONS:
     --events N          sample events queued at start (default application) [default: 0]
     --rate-limit R      per-action limit, requests per second (0: none) [default: 0]
     --hold-ms MS        PullEvents long-poll hold [default: 5000]
+    --visibility-ms MS  how long a pulled event stays hidden before redelivery [default: 30000]
+    --faults P          inject the mix of faults a real deployment sees into a share P of
+                        requests (0 to 1): HTTP 500, RequestLimitExceeded, InternalError,
+                        resets, truncated JSON, 3 s slow answers, answers lost after the
+                        action was applied, weighted 3:3:2:2:2:1:4 [default: 0]
+    --seed N            seed of the fault draws [default: 1]
+    --unknown-every N   every Nth event is of a type the model does not know, with fields
+                        it does not know [default: 0, none]
     --stats-file PATH   also write the final statistics (JSON) to PATH
     -h, --help          print this help
 
@@ -35,6 +45,10 @@ struct Args {
     events: u64,
     rate_limit: usize,
     hold: Duration,
+    visibility: Duration,
+    faults: f64,
+    seed: u64,
+    unknown_every: u64,
     stats_file: Option<String>,
 }
 
@@ -43,6 +57,10 @@ fn parse_args() -> Result<Option<Args>, String> {
         events: 0,
         rate_limit: 0,
         hold: Duration::from_secs(5),
+        visibility: Duration::from_secs(30),
+        faults: 0.0,
+        seed: 1,
+        unknown_every: 0,
         stats_file: None,
     };
     let mut argv = std::env::args().skip(1);
@@ -57,11 +75,43 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--events" => args.events = number(value()?)?,
             "--rate-limit" => args.rate_limit = number(value()?)? as usize,
             "--hold-ms" => args.hold = Duration::from_millis(number(value()?)?),
+            "--visibility-ms" => args.visibility = Duration::from_millis(number(value()?)?),
+            "--faults" => {
+                let text = value()?;
+                args.faults = match text.parse::<f64>() {
+                    Ok(p) if (0.0..=1.0).contains(&p) => p,
+                    _ => return Err(format!("--faults takes a share from 0 to 1, not {text:?}")),
+                }
+            }
+            "--seed" => args.seed = number(value()?)?,
+            "--unknown-every" => args.unknown_every = number(value()?)?,
             "--stats-file" => args.stats_file = Some(value()?),
             other => return Err(format!("unknown option {other:?}")),
         }
     }
     Ok(Some(args))
+}
+
+/// The weighted mix of `--faults`: a fault listed k times is drawn k times as often.
+fn deployment_faults(probability: f64, seed: u64) -> FaultMix {
+    let weighted = [
+        (Fault::HttpStatus(500), 3),
+        (Fault::api_error("RequestLimitExceeded"), 3),
+        (Fault::api_error("InternalError"), 2),
+        (Fault::Disconnect, 2),
+        (Fault::TruncatedBody, 2),
+        (Fault::Slow(Duration::from_secs(3)), 1),
+        (Fault::AppliedButLost, 4),
+    ];
+    FaultMix {
+        probability,
+        faults: weighted
+            .into_iter()
+            .flat_map(|(fault, k)| std::iter::repeat_n(fault, k))
+            .collect(),
+        seed,
+        action: None,
+    }
 }
 
 /// The counters the benchmark scripts check, as JSON.
@@ -101,6 +151,7 @@ async fn main() -> ExitCode {
     let fake = match FakeVod::start(FakeConfig {
         pull_hold: args.hold,
         rate_limit: (args.rate_limit > 0).then(|| RateLimit::per_second(args.rate_limit)),
+        visibility_timeout: args.visibility,
         ..FakeConfig::default()
     })
     .await
@@ -111,7 +162,18 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    fake.push_samples(None, args.events);
+    for i in 0..args.events {
+        if args.unknown_every > 0 && i % args.unknown_every == args.unknown_every - 1 {
+            let mut event = samples::unknown_event_sample(i);
+            event["FieldNobodyKnows"] = json!({ "Id": i, "Big": 18_446_744_073_709_551_615u64 });
+            fake.push_event(None, event);
+        } else {
+            fake.push_samples(None, 1);
+        }
+    }
+    if args.faults > 0.0 {
+        fake.set_fault_mix(Some(deployment_faults(args.faults, args.seed)));
+    }
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", fake.endpoint());

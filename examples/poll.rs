@@ -319,6 +319,9 @@ impl Ledger {
 
     /// Confirms a printed event and remembers to check the outcome.
     fn confirm(&mut self, key: ContentKey, delivery: &Delivery) {
+        // This confirmation supersedes any earlier one for the same event, which may still
+        // come back refused (repeats are rare: the scan is cheap).
+        self.unconfirmed.retain(|(k, _)| *k != key);
         self.refused.remove(&key);
         match delivery.acker().ack_tracked() {
             Ok(receipt) => self.unconfirmed.push((key, receipt)),
@@ -491,7 +494,7 @@ async fn run(args: Args) -> Result<(), Failure> {
             },
             _ = sleep_until_opt(idle_deadline) => break "idle",
             _ = progress_tick.tick() => {
-                report_progress(&stream.stats(), &progress, ledger.distinct, started.elapsed());
+                report_progress(&stream.stats(), &progress, &ledger, started.elapsed());
             }
             _ = signals.recv() => break "signal",
         }
@@ -502,12 +505,12 @@ async fn run(args: Args) -> Result<(), Failure> {
     ledger.settle();
     ledger.all_confirmed();
     say!(
-        "poll: done ({reason}): {} events printed, {} repeats confirmed again without printing, {} refused confirmations presumed applied (the event never came back), {} confirmed, {} left for redelivery, {} pull retries, {} confirm failures, {} expired, {:.1} s",
+        "poll: done ({reason}): {} events printed, {} of them not confirmed (they come back), {} repeats confirmed again without printing, {} refused confirmations presumed applied (the event never came back), {} confirmed, {} pull retries, {} confirm failures, {} expired, {:.1} s",
         ledger.distinct,
+        ledger.unconfirmed.len() + ledger.refused.len(),
         ledger.repeats,
         ledger.presumed,
         stats.confirmed,
-        stats.left_for_redelivery,
         progress.pull_failures.load(Ordering::Relaxed),
         stats.confirm_failed,
         stats.expired + stats.expired_before_handover,
@@ -527,11 +530,14 @@ async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
     }
 }
 
-fn report_progress(stats: &Stats, progress: &Progress, printed: u64, elapsed: Duration) {
+fn report_progress(stats: &Stats, progress: &Progress, ledger: &Ledger, elapsed: Duration) {
+    let printed = ledger.distinct;
     let rate = printed as f64 / elapsed.as_secs_f64().max(0.001);
     say!(
-        "poll: {printed} events ({rate:.0}/s), {} confirmed, {} pull retries, {} confirm failures",
+        "poll: {printed} events ({rate:.0}/s), {} confirmed, {} awaiting confirmation, {} to be confirmed again when they come back, {} pull retries, {} confirm failures",
         stats.confirmed,
+        ledger.unconfirmed.len(),
+        ledger.refused.len(),
         progress.pull_failures.load(Ordering::Relaxed),
         progress.confirm_failures.load(Ordering::Relaxed),
     );

@@ -1,18 +1,22 @@
 //! # vod-events
 //!
-//! Reliable consumption of Tencent Cloud VOD event notifications: the "reliable callback"
-//! queue, drained with signed PullEvents / ConfirmEvents calls, as a typed
-//! [`futures::Stream`] that confirms each event only after you have taken it.
+//! Video-on-demand event notifications from the cloud, handed to a backend reliably: each
+//! event acknowledged only after your code has taken it, nothing lost, typed events for every
+//! kind the services document.
 //!
-//! Everything lives under [`tencent`]:
-//!
-//! - [`tencent::Client`]: TC3-signed calls with retries, pacing and clock-skew correction;
-//! - [`tencent::Client::deliveries`] / [`tencent::Client::sequential_events`]: the event
-//!   streams, on the source-neutral [`consumer`] engine;
-//! - [`tencent::Event`]: every v3.0 event type, generated from the service's model;
-//! - `tencent::fake` (feature `fake`): an in-process fake of the service for tests.
-//!
-//! [`alibaba`] holds the typed Alibaba Cloud VOD and IMS events ([`alibaba::Event`]).
+//! - [`consumer`]: the engine every source runs on. A [`consumer::Source`] (a queue drained
+//!   with long polls, or a receiver of pushes) becomes a [`futures::Stream`] of deliveries with
+//!   batched acknowledgements, bounded prefetch and outstanding work, lease checks, shutdown
+//!   and stats. It knows no cloud and no HTTP.
+//! - [`tencent`]: Tencent Cloud VOD. [`tencent::Client`] makes TC3-signed calls with retries,
+//!   pacing and clock-skew correction; [`tencent::TencentQueue`] is the reliable-callback queue
+//!   (PullEvents / ConfirmEvents) as a source, behind [`tencent::Client::deliveries`] and
+//!   [`tencent::Client::sequential_events`]; [`tencent::Event`] types all 37 v3.0 event
+//!   types; `tencent::fake` (feature `fake`) is an in-process fake of the service.
+//! - [`alibaba`]: the typed Alibaba Cloud VOD and IMS events ([`alibaba::Event`]).
+//! - [`VodEvent`]: what every event has, whichever cloud (provider, EventType, idempotency
+//!   key, JSON), so code downstream never matches on the cloud.
+//! - [`transport`]: the HTTP plumbing the clouds' clients share.
 //!
 //! ## Example
 //!

@@ -212,9 +212,22 @@ async fn bad_flags_are_usage_errors() {
         &["--concurrency", "0"],
         &["--rate", "-1"],
         &["--rate", "fast"],
+        // A value given to a switch is refused, never read as the switch: a hand-written
+        // parser once took `--no-confirm=false` for `--no-confirm` and stopped confirming.
+        &["--no-confirm=false"],
+        &["--demo=no"],
+        &["--max-events"],
+        &["stray"],
     ] {
         let out = run(&mut poll(args)).await;
         assert_eq!(out.code, Some(2), "{args:?}: {}", out.stderr);
+        assert_eq!(
+            out.stderr.trim_end().lines().count(),
+            1,
+            "one line: {:?}",
+            out.stderr
+        );
+        assert!(out.stderr.starts_with("poll: "), "{:?}", out.stderr);
     }
     let help = run(&mut poll(&["--help"])).await;
     assert_eq!(help.code, Some(0));
@@ -314,5 +327,100 @@ async fn sigterm_confirms_exactly_what_was_printed() {
         fake.stats().confirmed,
         printed,
         "confirmed exactly what was printed"
+    );
+}
+
+#[tokio::test]
+async fn a_closed_stderr_does_not_take_the_process_down() {
+    let mut cmd = poll(&["--demo"]);
+    let mut child = cmd.spawn().unwrap();
+    // Close the read end of stderr before poll writes its start line.
+    drop(child.stderr.take());
+    let mut stdout = String::new();
+    tokio::io::AsyncReadExt::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout)
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "not 101, a panic on a failed stderr write"
+    );
+    assert_eq!(
+        lines(&stdout).len(),
+        samples::all_sample_events(1).len() + 1
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_pull_error_exits_1_with_its_code_and_request_id() {
+    let fake = fake().await;
+    fake.fail_next(
+        Some(vod_events::tencent::fake::Action::PullEvents),
+        vod_events::tencent::fake::Fault::api_error("InvalidParameterValue"),
+        1,
+    );
+    let out = run(with_fake_credentials(&mut poll(&[
+        "--endpoint",
+        &fake.endpoint(),
+        "--idle-exit",
+        "30",
+    ])))
+    .await;
+    assert_eq!(out.code, Some(1), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("InvalidParameterValue"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("RequestId "), "{}", out.stderr);
+}
+
+/// Confirmations refused (as for handles that went stale): the events come back with new
+/// handles. `--max-events` counts distinct events printed and confirmed, so poll confirms the
+/// redeliveries without printing them again and exits once every event is confirmed.
+#[tokio::test]
+async fn redeliveries_of_printed_events_are_confirmed_without_printing_them_twice() {
+    let fake = FakeVod::start(FakeConfig {
+        pull_hold: Duration::from_millis(50),
+        visibility_timeout: Duration::from_millis(700),
+        ..FakeConfig::default()
+    })
+    .await
+    .unwrap();
+    let total = 40u64;
+    fake.push_samples(None, total);
+    fake.fail_next(
+        Some(vod_events::tencent::fake::Action::ConfirmEvents),
+        vod_events::tencent::fake::Fault::api_error("InvalidParameterValue"),
+        6,
+    );
+    let out = run(with_fake_credentials(&mut poll(&[
+        "--endpoint",
+        &fake.endpoint(),
+        "--max-events",
+        &total.to_string(),
+        "--rate",
+        "0",
+    ])))
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    let printed = lines(&out.stdout);
+    let distinct: BTreeSet<String> = printed.iter().map(|e| e.to_string()).collect();
+    assert_eq!(printed.len() as u64, total, "{}", out.stderr);
+    assert_eq!(distinct.len() as u64, total, "no event printed twice");
+    let f = fake.stats();
+    assert!(f.redeliveries > 0, "the refused ones came back: {f:?}");
+    assert_eq!(
+        f.confirmed, total,
+        "every event confirmed in the end: {f:?}"
+    );
+    assert!(
+        out.stderr.contains("repeats confirmed again"),
+        "{}",
+        out.stderr
     );
 }

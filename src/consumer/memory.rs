@@ -236,6 +236,39 @@ impl MemorySource {
             .min()
     }
 
+    /// Gives the message `token` holds the current lease on a new lease, visible again
+    /// `visible_for` from now (the old token stops working), as extending and releasing do.
+    fn relet(
+        &self,
+        token: &MemoryToken,
+        visible_for: Duration,
+    ) -> Result<Lease<MemoryToken>, LeaseError<MemoryError>> {
+        if !self.config.leases_adjustable {
+            return Err(LeaseError::Unsupported);
+        }
+        let now = Instant::now();
+        let mut state = lock(&self.state);
+        let stored = state
+            .messages
+            .get_mut(&token.id)
+            .filter(|m| Self::is_current(m, token, now))
+            .ok_or_else(|| {
+                LeaseError::Source(MemoryError::new(
+                    ErrorClass::Permanent,
+                    "the token is stale or expired",
+                ))
+            })?;
+        stored.lease += 1;
+        stored.visible_at = now + visible_for;
+        Ok(Lease {
+            token: MemoryToken {
+                id: token.id,
+                lease: stored.lease,
+            },
+            lease_until: stored.visible_at,
+        })
+    }
+
     /// Whether `token` belongs to the message's current, unexpired lease.
     fn is_current(stored: &Stored, token: &MemoryToken, now: Instant) -> bool {
         stored.lease == token.lease && now < stored.visible_at
@@ -316,52 +349,21 @@ impl Source for MemorySource {
         token: &MemoryToken,
         visible_for: Duration,
     ) -> Result<Lease<MemoryToken>, LeaseError<MemoryError>> {
-        if !self.config.leases_adjustable {
-            return Err(LeaseError::Unsupported);
-        }
-        let now = Instant::now();
-        let mut state = lock(&self.state);
-        let Some(stored) = state
-            .messages
-            .get_mut(&token.id)
-            .filter(|m| Self::is_current(m, token, now))
-        else {
-            return Err(LeaseError::Source(MemoryError::new(
-                ErrorClass::Permanent,
-                "the token is stale or expired",
-            )));
-        };
-        stored.lease += 1;
-        stored.visible_at = now + visible_for;
-        let lease = Lease {
-            token: MemoryToken {
-                id: token.id,
-                lease: stored.lease,
-            },
-            lease_until: stored.visible_at,
-        };
-        state.stats.extended += 1;
+        let lease = self.relet(token, visible_for)?;
+        lock(&self.state).stats.extended += 1;
         Ok(lease)
     }
 
     async fn release(&self, token: MemoryToken) -> Result<(), LeaseError<MemoryError>> {
-        if !self.config.leases_adjustable {
-            return Err(LeaseError::Unsupported);
+        match self.relet(&token, Duration::ZERO) {
+            Ok(_) => {
+                lock(&self.state).stats.released += 1;
+                self.arrived.notify_waiters();
+                Ok(())
+            }
+            // A stale token's message is no longer this consumer's to give back.
+            Err(LeaseError::Source(_)) => Ok(()),
+            Err(e) => Err(e),
         }
-        let now = Instant::now();
-        let mut state = lock(&self.state);
-        let Some(stored) = state
-            .messages
-            .get_mut(&token.id)
-            .filter(|m| Self::is_current(m, &token, now))
-        else {
-            return Ok(());
-        };
-        stored.lease += 1;
-        stored.visible_at = now;
-        state.stats.released += 1;
-        drop(state);
-        self.arrived.notify_waiters();
-        Ok(())
     }
 }

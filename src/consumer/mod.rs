@@ -41,5 +41,5 @@ pub use dedup::{ContentKey, RecentlySeen};
 pub use delivery::{AckError, AckOutcome, AckReceipt, Acker, Delivery, ExtendError};
 pub use metrics::{Metrics, NoMetrics, Stats};
 pub use options::ConsumerOptions;
-pub use source::{ErrorClass, Lease, LeaseError, Leased, Source, SourceError};
+pub use source::{ErrorClass, Lease, LeaseError, Leased, Received, Source, SourceError};
 pub use stream::DeliveryStream;

@@ -46,6 +46,10 @@ pub struct Leased<M, T> {
     pub attempt: Option<u32>,
 }
 
+/// What one [`Source::receive`] returns: a batch of leased messages, or the error.
+pub type Received<S> =
+    Result<Vec<Leased<<S as Source>::Message, <S as Source>::Token>>, <S as Source>::Error>;
+
 /// A lease a source extended: the token to use from now on, and the new end.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease<T> {
@@ -89,9 +93,7 @@ pub trait Source: Send + Sync + 'static {
     /// Waits for the next batch of messages (a long poll may come back empty). Retries that
     /// belong to one request (transport errors, throttling) happen inside; an error returned
     /// here has exhausted them.
-    fn receive(
-        &self,
-    ) -> impl Future<Output = Result<Vec<Leased<Self::Message, Self::Token>>, Self::Error>> + Send;
+    fn receive(&self) -> impl Future<Output = Received<Self>> + Send;
 
     /// Acknowledges up to [`max_batch`](Source::max_batch) tokens, whose leases all last at
     /// least until `deadline` (an answer after it is useless: the messages come back anyway).

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::tencent::credentials::Secret;
+use crate::tencent::error::{body_snippet, Error};
 
 /// The API version every action is sent with.
 pub const API_VERSION: &str = "2018-07-17";
@@ -324,6 +325,29 @@ where
     T: Deserialize<'de>,
 {
     Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// Decodes an HTTP 200 response body of action `A` exactly as the client does: the
+/// `{"Response": ...}` envelope, then `Response.Error` as [`Error::Api`]. Public only so the
+/// fuzz targets, benches and tests decode exactly as the client does; not part of the API.
+#[doc(hidden)]
+pub fn decode_response<A: Action>(body: &[u8]) -> Result<A::Response, Error> {
+    let mut decoded = serde_json::from_slice::<Envelope<A::Response>>(body)
+        .map_err(|e| Error::Decode {
+            action: A::NAME,
+            reason: e.to_string(),
+            body_snippet: body_snippet(body),
+        })?
+        .response;
+    if let Some(api) = decoded.take_error() {
+        return Err(Error::Api {
+            action: A::NAME,
+            code: api.code,
+            message: api.message,
+            request_id: decoded.request_id().to_owned(),
+        });
+    }
+    Ok(decoded)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //!   [`stream`]: the event streams ([`Client::deliveries`], [`Client::sequential_events`]).
 
 pub mod api;
+mod builder;
 pub mod client;
 pub mod credentials;
 pub mod error;

@@ -150,8 +150,11 @@ impl Source for TencentQueue {
             .collect())
     }
 
-    /// Confirms the handles; a batch refused for a bad handle is split so the good ones
-    /// still land (see [`TencentQueue::confirm_splitting`]).
+    /// Confirms the handles with ConfirmEvents. The service refuses a whole batch for one
+    /// expired, unknown or already confirmed handle, so a refused batch is split in halves,
+    /// and split on while one half lands, so the good handles still land; when both halves
+    /// are refused too it stops (3 calls): those messages come back. Extra calls are capped
+    /// at 10 a second, so a burst of stale handles cannot crowd out fresh confirms.
     async fn acknowledge(
         &self,
         tokens: Vec<String>,

@@ -11,8 +11,9 @@ use std::fmt::Write as _;
 
 use serde_json::value::RawValue;
 
-use super::decode::{strip_position, Scan};
 use super::generated::SCHEMA;
+use super::path::strip_position;
+use super::scan::Scan;
 
 /// Fields (`(wire name, model type)`) of a struct of the model.
 fn fields_of(struct_name: &str) -> Option<impl Iterator<Item = (&'static str, &'static str)>> {
