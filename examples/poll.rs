@@ -16,9 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{FutureExt, StreamExt};
-use vod_events::consumer::{
-    AckReceipt, AckResult, ConsumerOptions, ContentKey, ErrorClass, Metrics, RecentlySeen, Stats,
-};
+use vod_events::consumer::{AckReceipt, AckResult, ConsumerOptions, ErrorClass, Metrics, Stats};
 use vod_events::tencent::credentials::{
     DefaultChain, ENV_CREDENTIALS_FILE, ENV_SECRET_ID, ENV_SECRET_KEY,
 };
@@ -26,7 +24,6 @@ use vod_events::tencent::fake::{samples, FakeConfig, FakeVod};
 use vod_events::tencent::{
     Client, Credentials, CredentialsError, Delivery, Error, ProvideCredentials,
 };
-use vod_events::VodEvent;
 
 const HELP: &str = "\
 poll: drain or watch a Tencent Cloud VOD app's event queue (reliable callback, PullEvents)
@@ -42,9 +39,12 @@ OPTIONS:
     --endpoint URL        API endpoint [default: https://vod.tencentcloudapi.com]
                           (http:// is allowed for loopback addresses)
     --sub-app-id N        VOD sub-application id (required for accounts opened after 2023-12-25)
-    --max-events N        exit 0 once N distinct events have been printed and confirmed
+    --max-events N        exit 0 once N distinct events have been printed and confirmed (a
+                          refused confirmation is waited for up to 35 s: the event comes
+                          back, or was confirmed after all)
     --idle-exit SECS      exit 0 after SECS without any event
-    --no-confirm          print events but never confirm them (they come back after 30 s)
+    --no-confirm          print events but never confirm them (they come back after 30 s
+                          and are printed again)
     --concurrency N       pullers working at once [default: 1]
     --rate N              most PullEvents and most ConfirmEvents requests per second, each
                           [default: 98]; the service allows 100 per application, so
@@ -203,10 +203,8 @@ impl Metrics for Progress {
 /// Most events printed between two flushes (and confirmed together after the flush).
 const PRINT_BATCH: usize = 64;
 
-/// Distinct events remembered for recognising redeliveries: a redelivery comes 30 s after
-/// the first delivery at the earliest, when at most 30 × 1,600 = 48,000 others came in
-/// between at the service's ceiling. 16 bytes a key, about 5 MiB when full.
-const REMEMBERED: usize = 1 << 17;
+/// How often poll looks whether the last confirmations landed, once `--max-events` were printed.
+const CONFIRMATION_CHECK: Duration = Duration::from_millis(10);
 
 // One thread is plenty for a few long polls and 100 requests/s per action, and it spares the
 // cross-thread wake-ups (futex, eventfd) that dominated a multi-threaded runtime's profile.
@@ -260,75 +258,137 @@ enum Failure {
     Api(Error),
 }
 
-/// What became of the events printed, for `--max-events`: it counts an event once it was
-/// printed *and* confirmed, and a redelivery of a printed event is confirmed again without
-/// being printed or counted again.
+/// What became of the events printed: `--max-events` counts an event once it was printed
+/// *and* confirmed, and a redelivery of a printed event is confirmed again without being
+/// printed or counted again.
+///
+/// Only printed events whose confirmation has not been accepted can come back, so only those
+/// are remembered, with their exact content: a redelivery is recognised by comparing bytes
+/// (the handle is left out of the content, and a redelivery has a new one), so two different
+/// events are never taken for one, and no digest of every event is needed.
 struct Ledger {
-    /// Events printed, by content; a redelivery has the same content and a new handle.
-    printed: RecentlySeen<ContentKey>,
-    /// Printed events whose confirmation is not known to have landed yet.
-    unconfirmed: Vec<(ContentKey, AckReceipt)>,
-    /// Printed events whose confirmation was refused, with when to stop waiting for them to
-    /// come back: a refusal can also mean an earlier attempt whose answer was lost did
-    /// confirm them, and then they never come back.
-    refused: HashMap<ContentKey, Instant>,
+    /// Printed events not known to be confirmed, by a quick hash of their content.
+    pending: HashMap<u64, Vec<Pending>>,
+    /// How many of `pending` wait for a receipt.
+    awaiting: usize,
     /// Refused confirmations whose events did not come back in time.
     presumed: u64,
     distinct: u64,
     repeats: u64,
 }
 
+/// A printed event whose confirmation has not been accepted yet.
+struct Pending {
+    content: Box<[u8]>,
+    state: Confirmation,
+}
+
+enum Confirmation {
+    /// Sent; the receipt says how it ended.
+    Sent(AckReceipt),
+    /// Refused (or too late): the event comes back, or, when the refusal came from a retry of
+    /// a confirmation whose answer was lost, it was confirmed and never comes back. Waited
+    /// for until then.
+    Refused { give_up: Instant },
+}
+
 /// How long after a refused confirmation its event is waited for: its handle's lease is
 /// over by then, so an event the service still holds has been pulled again.
 const COME_BACK_WITHIN: Duration = Duration::from_secs(35);
 
+/// A quick hash of an event's content, to find the remembered event it may repeat; equal
+/// hashes are then compared byte for byte, so its quality only matters for speed. Written
+/// out because std's keyed SipHash costs as much per event as the rest of poll's own work
+/// together, and no hashing crate is a dependency here.
+fn quick_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut chunks = bytes.chunks_exact(8);
+    let mut h = bytes.len() as u64;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+    }
+    h
+}
+
 impl Ledger {
     fn new() -> Self {
         Ledger {
-            printed: RecentlySeen::new(REMEMBERED),
-            unconfirmed: Vec::new(),
-            refused: HashMap::new(),
+            pending: HashMap::new(),
+            awaiting: 0,
             presumed: 0,
             distinct: 0,
             repeats: 0,
         }
     }
 
-    /// Moves settled receipts out of `unconfirmed`.
+    /// The remembered printed event with exactly this content.
+    fn find(&mut self, hash: u64, content: &[u8]) -> Option<&mut Pending> {
+        self.pending
+            .get_mut(&hash)?
+            .iter_mut()
+            .find(|p| &*p.content == content)
+    }
+
+    /// Takes in the receipts that came back, and forgets events confirmed, or refused long
+    /// enough ago that they are not coming back.
     fn settle(&mut self) {
-        let refused = &mut self.refused;
-        self.unconfirmed
-            .retain_mut(|(key, receipt)| match receipt.try_result() {
-                None => true,
-                Some(AckResult::Accepted) => false,
-                Some(_) => {
-                    refused.insert(*key, Instant::now() + COME_BACK_WITHIN);
+        let now = Instant::now();
+        let (mut awaiting, mut presumed) = (0, 0);
+        self.pending.retain(|_, same_hash| {
+            same_hash.retain_mut(|p| match &mut p.state {
+                Confirmation::Sent(receipt) => match receipt.try_result() {
+                    None => {
+                        awaiting += 1;
+                        true
+                    }
+                    Some(AckResult::Accepted) => false,
+                    Some(_) => {
+                        p.state = Confirmation::Refused {
+                            give_up: now + COME_BACK_WITHIN,
+                        };
+                        true
+                    }
+                },
+                Confirmation::Refused { give_up } if now >= *give_up => {
+                    presumed += 1;
                     false
                 }
+                Confirmation::Refused { .. } => true,
             });
+            !same_hash.is_empty()
+        });
+        self.awaiting = awaiting;
+        self.presumed += presumed;
     }
 
-    /// Whether every printed event is confirmed (or presumed so).
-    fn all_confirmed(&mut self) -> bool {
-        let now = Instant::now();
-        let before = self.refused.len();
-        self.refused.retain(|_, give_up| now < *give_up);
-        self.presumed += (before - self.refused.len()) as u64;
-        self.unconfirmed.is_empty() && self.refused.is_empty()
+    /// Printed events not known to be confirmed.
+    fn unconfirmed(&self) -> usize {
+        self.pending.values().map(Vec::len).sum()
     }
 
-    /// Confirms a printed event and remembers to check the outcome.
-    fn confirm(&mut self, key: ContentKey, delivery: &Delivery) {
-        // This confirmation supersedes any earlier one for the same event, which may still
-        // come back refused (repeats are rare: the scan is cheap).
-        self.unconfirmed.retain(|(k, _)| *k != key);
-        self.refused.remove(&key);
-        match delivery.acker().ack_tracked() {
-            Ok(receipt) => self.unconfirmed.push((key, receipt)),
+    /// Confirms `delivery` and remembers its content until the confirmation is accepted;
+    /// a confirmation of a redelivery supersedes the earlier one of the same event.
+    fn confirm(&mut self, hash: u64, content: Vec<u8>, delivery: &Delivery) {
+        let state = match delivery.acker().ack_tracked() {
+            Ok(receipt) => Confirmation::Sent(receipt),
             Err(e) => {
                 tracing::warn!(error = %e, "event not confirmed; it will come back");
-                self.refused.insert(key, Instant::now() + COME_BACK_WITHIN);
+                Confirmation::Refused {
+                    give_up: Instant::now() + COME_BACK_WITHIN,
+                }
             }
+        };
+        match self.find(hash, &content) {
+            Some(earlier) => earlier.state = state,
+            None => self.pending.entry(hash).or_default().push(Pending {
+                content: content.into_boxed_slice(),
+                state,
+            }),
         }
     }
 }
@@ -419,12 +479,13 @@ async fn run(args: Args) -> Result<(), Failure> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut fatal = None;
-    // Events of the batch being printed: to confirm once the batch is flushed.
-    let mut batch: Vec<(ContentKey, Delivery)> = Vec::with_capacity(PRINT_BATCH);
+    // Events of the batch being printed (with their hash and content): to confirm once the
+    // batch is flushed.
+    let mut batch: Vec<(u64, Vec<u8>, Delivery)> = Vec::with_capacity(PRINT_BATCH);
     let reason = loop {
         ledger.settle();
         let enough = max_events.is_some_and(|max| ledger.distinct >= max);
-        if enough && (args.no_confirm || ledger.all_confirmed()) {
+        if enough && ledger.pending.is_empty() {
             break "max events reached";
         }
         let idle_deadline = args
@@ -441,24 +502,23 @@ async fn run(args: Args) -> Result<(), Failure> {
                 while let Some(item) = next.take() {
                     match item {
                         Some(Ok(delivery)) => {
-                            let key = delivery.received().content_key();
-                            if ledger.printed.contains(&key) {
+                            let mut content = Vec::with_capacity(delivery.raw().get().len());
+                            let _ = delivery.received().write_json_without_handle(&mut content);
+                            let hash = quick_hash(&content);
+                            if !args.no_confirm && ledger.find(hash, &content).is_some() {
                                 // Printed already: confirm it again (its first confirmation
                                 // failed or came late), but do not print or count it twice.
                                 ledger.repeats += 1;
-                                if !args.no_confirm {
-                                    ledger.confirm(key, &delivery);
-                                }
+                                ledger.confirm(hash, content, &delivery);
                             } else if (batch.len() as u64) < room {
-                                ledger.printed.first_time(key);
-                                if let Err(e) = write_event(&mut out, &delivery, args.format) {
+                                if let Err(e) = write_event(&mut out, &content, &delivery, args.format) {
                                     // stdout is gone (closed pipe): stop without confirming what was not printed.
                                     say!("poll: cannot write to stdout: {e}");
                                     batch.clear();
                                     stop = Some("stdout closed");
                                     break;
                                 }
-                                batch.push((key, delivery));
+                                batch.push((hash, content, delivery));
                             } else {
                                 // Over --max-events: not printed, so not confirmed.
                                 delivery.nack();
@@ -483,9 +543,9 @@ async fn run(args: Args) -> Result<(), Failure> {
                     }
                 }
                 ledger.distinct += batch.len() as u64;
-                for (key, delivery) in batch.drain(..) {
+                for (hash, content, delivery) in batch.drain(..) {
                     if !args.no_confirm {
-                        ledger.confirm(key, &delivery);
+                        ledger.confirm(hash, content, &delivery);
                     }
                 }
                 if let Some(why) = stop {
@@ -493,6 +553,8 @@ async fn run(args: Args) -> Result<(), Failure> {
                 }
             },
             _ = sleep_until_opt(idle_deadline) => break "idle",
+            // Enough printed: look at the confirmations often, not only when events come.
+            _ = tokio::time::sleep(CONFIRMATION_CHECK), if enough => {}
             _ = progress_tick.tick() => {
                 report_progress(&stream.stats(), &progress, &ledger, started.elapsed());
             }
@@ -503,11 +565,10 @@ async fn run(args: Args) -> Result<(), Failure> {
     drop(out);
     let stats = stream.shutdown().await;
     ledger.settle();
-    ledger.all_confirmed();
     say!(
         "poll: done ({reason}): {} events printed, {} of them not confirmed (they come back), {} repeats confirmed again without printing, {} refused confirmations presumed applied (the event never came back), {} confirmed, {} pull retries, {} confirm failures, {} expired, {:.1} s",
         ledger.distinct,
-        ledger.unconfirmed.len() + ledger.refused.len(),
+        ledger.unconfirmed(),
         ledger.repeats,
         ledger.presumed,
         stats.confirmed,
@@ -536,18 +597,24 @@ fn report_progress(stats: &Stats, progress: &Progress, ledger: &Ledger, elapsed:
     say!(
         "poll: {printed} events ({rate:.0}/s), {} confirmed, {} awaiting confirmation, {} to be confirmed again when they come back, {} pull retries, {} confirm failures",
         stats.confirmed,
-        ledger.unconfirmed.len(),
-        ledger.refused.len(),
+        ledger.awaiting,
+        ledger.unconfirmed() - ledger.awaiting,
         progress.pull_failures.load(Ordering::Relaxed),
         progress.confirm_failures.load(Ordering::Relaxed),
     );
 }
 
 /// Writes one event to the (buffered) output; the caller flushes before confirming.
-fn write_event(out: &mut impl Write, delivery: &Delivery, format: Format) -> io::Result<()> {
+/// `content` is the event as the service sent it minus `EventHandle`.
+fn write_event(
+    out: &mut impl Write,
+    content: &[u8],
+    delivery: &Delivery,
+    format: Format,
+) -> io::Result<()> {
     match format {
         Format::Jsonl => {
-            delivery.received().write_json_without_handle(&mut *out)?;
+            out.write_all(content)?;
             out.write_all(b"\n")?;
         }
         Format::Text => writeln!(out, "{}", TextLine(delivery))?,

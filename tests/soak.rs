@@ -205,7 +205,7 @@ async fn soak(plan: Plan) -> Figures {
         for (_, d) in due {
             late += 1;
             if let Some(h) = d.handle() {
-                acked_handles.insert(h.to_owned());
+                acked_handles.insert(h);
             }
             let _ = d.ack(); // an expiry error here is expected: the event comes back
         }
@@ -224,7 +224,7 @@ async fn soak(plan: Plan) -> Figures {
             held.push((Instant::now() + plan.window + plan.window / 4, next));
         } else {
             if let Some(h) = next.handle() {
-                acked_handles.insert(h.to_owned());
+                acked_handles.insert(h);
             }
             next.ack().expect("a prompt ack is queued");
         }

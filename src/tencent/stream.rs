@@ -53,9 +53,12 @@ impl consumer::Delivery<TencentQueue> {
         self.message().raw()
     }
 
-    /// The `EventHandle` as the service sent it (`None` if missing).
-    pub fn handle(&self) -> Option<&str> {
-        self.message().handle()
+    /// The `EventHandle` that confirms this delivery: `None` if the service sent none, or when
+    /// an answer listed several events under one handle and another of them carries it (it
+    /// is confirmed once all were handed over). The event's own field is
+    /// [`ReceivedEvent::handle`].
+    pub fn handle(&self) -> Option<String> {
+        self.acker().token()
     }
 }
 
