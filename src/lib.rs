@@ -64,6 +64,8 @@
 pub mod alibaba;
 pub mod consumer;
 pub mod event;
+#[cfg(feature = "fake")]
+mod fake;
 pub mod tencent;
 pub mod transport;
 

@@ -1,9 +1,13 @@
 //! Alibaba Cloud ApsaraVideo VOD and Intelligent Media Services (IMS) event notifications.
 //!
 //! - [`events`]: the typed events of both products ([`Event`]), generated from
-//!   `spec/alibaba-events.json`, and [`ReceivedEvent`], the raw JSON with its typed value.
+//!   `spec/alibaba-events.json`, and [`ReceivedEvent`], the raw JSON with its typed value;
+//! - [`mns`]: the MNS queue VOD and IMS write events into, as a source of the consumer engine;
+//! - [`credentials`]: AccessKey pairs and STS tokens from the environment or the profile file.
 
+pub mod credentials;
 pub mod events;
+pub mod mns;
 
 pub use events::{
     decode_json, decode_message, EmbeddedJson, Event, EventDecodeError, EventDecodeErrorKind,

@@ -14,7 +14,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{json, Map, Value};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
-use tokio::task::JoinSet;
 
 use super::auth::{verify, AuthPolicy, AuthRequest};
 use super::faults::Fault;
@@ -40,46 +39,20 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-/// Resolves once shutdown was requested (or the server handle is gone).
-pub(crate) async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
-    loop {
-        if *rx.borrow_and_update() {
-            return;
-        }
-        if rx.changed().await.is_err() {
-            return;
-        }
-    }
-}
+pub(crate) use crate::fake::wait_shutdown;
 
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     state: FakeState,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut connections = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = wait_shutdown(&mut shutdown) => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(serve_connection(stream, state.clone(), shutdown.clone()));
-                }
-                // Out of file descriptors and the like: back off a little, keep serving.
-                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-            },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-        }
-    }
-    drop(listener);
-    let drained = tokio::time::timeout(DRAIN + Duration::from_millis(500), async {
-        while connections.join_next().await.is_some() {}
-    })
+    crate::fake::accept_loop(
+        listener,
+        shutdown,
+        DRAIN + Duration::from_millis(500),
+        move |stream, shutdown| serve_connection(stream, state.clone(), shutdown),
+    )
     .await;
-    if drained.is_err() {
-        connections.abort_all();
-        while connections.join_next().await.is_some() {}
-    }
 }
 
 async fn serve_connection(

@@ -1,12 +1,10 @@
 //! The fake's state: queues, deliveries, handles, settings, faults and statistics.
 //!
-//! Per application the queue is a `VecDeque` of visible event ids, a min-heap of in-flight
-//! deliveries ordered by deadline, and a `HashMap` from handle to delivery, so no request
-//! scans the queue. Expired deliveries are moved back lazily, when a request touches the
-//! application (and when statistics are read).
+//! Per application the queue is the fakes' shared leased-queue core
+//! (`crate::fake::visibility`), so no request scans the queue. Expired deliveries are moved
+//! back lazily, when a request touches the application (and when statistics are read).
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -19,6 +17,7 @@ use tokio::time::Instant;
 use super::faults::{Fault, FaultKind, FaultMix, FaultPlan};
 use super::samples::{Model, Template};
 use super::{Action, ConfirmPolicy, EmptyPullShape, FakeConfig, FakeCredential, RateLimit};
+use crate::fake::visibility::{ExpiredHandles, VisibilityQueue};
 use crate::tencent::credentials::Secret;
 
 /// Most handles the service accepts in one `ConfirmEvents`.
@@ -172,20 +171,11 @@ enum EventBody {
     Template(Arc<Template>, u64),
 }
 
-struct StoredEvent {
-    body: EventBody,
-    deliveries: u32,
-    /// The current delivery: its sequence number and handle.
-    delivery: Option<(u64, Box<str>)>,
-}
-
+/// An application's queue: the fakes' shared leased-queue core on the monotonic clock
+/// (an expired delivery's handle dies with it, as the service's), with its wake-up and
+/// event configuration.
 struct AppQueue {
-    events: HashMap<u64, StoredEvent>,
-    visible: VecDeque<u64>,
-    /// (deadline, delivery sequence, event id); entries of confirmed or re-delivered
-    /// events are stale and skipped.
-    inflight: BinaryHeap<Reverse<(Instant, u64, u64)>>,
-    handles: HashMap<Box<str>, (u64, u64)>,
+    core: VisibilityQueue<Instant, EventBody>,
     notify: Arc<Notify>,
     config: EventConfig,
 }
@@ -193,10 +183,7 @@ struct AppQueue {
 impl AppQueue {
     fn new() -> Self {
         AppQueue {
-            events: HashMap::new(),
-            visible: VecDeque::new(),
-            inflight: BinaryHeap::new(),
-            handles: HashMap::new(),
+            core: VisibilityQueue::new(ExpiredHandles::Die),
             notify: Arc::new(Notify::new()),
             config: EventConfig::default(),
         }
@@ -204,41 +191,17 @@ impl AppQueue {
 
     /// Makes expired deliveries visible again; their handles die.
     fn expire(&mut self, now: Instant) {
-        let mut any = false;
-        while let Some(Reverse((deadline, seq, id))) = self.inflight.peek().copied() {
-            if deadline > now {
-                break;
-            }
-            self.inflight.pop();
-            if let Some(ev) = self.events.get_mut(&id) {
-                if ev.delivery.as_ref().is_some_and(|(s, _)| *s == seq) {
-                    if let Some((_, handle)) = ev.delivery.take() {
-                        self.handles.remove(&handle);
-                    }
-                    self.visible.push_back(id);
-                    any = true;
-                }
-            }
-        }
-        if any {
+        if self.core.expire(now) {
             self.notify.notify_waiters();
         }
     }
 
     fn in_flight(&self) -> usize {
-        self.events.len().saturating_sub(self.visible.len())
+        self.core.in_flight()
     }
 
     fn push(&mut self, id: u64, body: EventBody) {
-        self.events.insert(
-            id,
-            StoredEvent {
-                body,
-                deliveries: 0,
-                delivery: None,
-            },
-        );
-        self.visible.push_back(id);
+        self.core.push(id, body);
     }
 }
 
@@ -279,7 +242,7 @@ impl Inner {
         } = self;
         let q = apps.entry(app).or_insert_with(AppQueue::new);
         q.expire(now);
-        if q.visible.is_empty() {
+        if q.core.visible_len() == 0 {
             return None;
         }
         let deadline = now + visibility;
@@ -287,16 +250,15 @@ impl Inner {
         out.push_str("{\"Response\":{\"EventSet\":[");
         let mut count = 0;
         while count < max {
-            let Some(id) = q.visible.pop_front() else {
+            let Some(id) = q.core.pop_visible() else {
                 break;
-            };
-            let Some(ev) = q.events.get_mut(&id) else {
-                continue;
             };
             let seq = *next_delivery;
             *next_delivery += 1;
             let handle: Box<str> = format!("{seq:012x}{:016x}", fastrand::u64(..)).into();
-            ev.deliveries = ev.deliveries.saturating_add(1);
+            let Some(ev) = q.core.lease(id, handle.clone(), deadline) else {
+                continue;
+            };
             stats.deliveries += 1;
             if ev.deliveries > 1 {
                 stats.redeliveries += 1;
@@ -320,9 +282,6 @@ impl Inner {
                     template.write_tail(*index, &mut out);
                 }
             }
-            q.handles.insert(handle.clone(), (id, seq));
-            ev.delivery = Some((seq, handle));
-            q.inflight.push(Reverse((deadline, seq, id)));
             count += 1;
         }
         out.push_str("],\"RequestId\":\"");
@@ -440,7 +399,7 @@ impl Inner {
         let mut valid: Vec<&str> = Vec::with_capacity(record.handles.len());
         let mut invalid = 0usize;
         for h in &record.handles {
-            if q.handles.contains_key(h.as_str()) && !valid.contains(&h.as_str()) {
+            if q.core.has_handle(h) && !valid.contains(&h.as_str()) {
                 valid.push(h);
             } else {
                 invalid += 1;
@@ -448,10 +407,8 @@ impl Inner {
         }
         if invalid == 0 || policy == ConfirmPolicy::ApplyValidThenError {
             for h in &valid {
-                if let Some((id, _)) = q.handles.remove(*h) {
-                    if q.events.remove(&id).is_some() {
-                        stats.confirmed += 1;
-                    }
+                if q.core.remove(h).is_some() {
+                    stats.confirmed += 1;
                 }
             }
             record.accepted = valid.len();
@@ -750,7 +707,7 @@ impl FakeState {
         let mut inner = self.lock();
         let q = inner.app(sub_app_id);
         q.expire(Instant::now());
-        q.visible.len()
+        q.core.visible_len()
     }
 
     /// Events of an application delivered and not yet confirmed.
@@ -796,7 +753,7 @@ impl FakeState {
         let mut inner = self.lock();
         inner.expire_all();
         let (queued, in_flight) = inner.apps.values().fold((0, 0), |(v, f), q| {
-            (v + q.visible.len() as u64, f + q.in_flight() as u64)
+            (v + q.core.visible_len() as u64, f + q.in_flight() as u64)
         });
         let mut stats = inner.stats.clone();
         stats.queued = queued;
@@ -882,7 +839,7 @@ impl FakeState {
                 notify = q.notify.clone();
                 // Registered before the lock is released, so no push can slip through.
                 notified = notify.notified();
-                let next = q.inflight.peek().map(|Reverse((d, _, _))| *d);
+                let next = q.core.next_end();
                 wake_at = next.map_or(hold_end, |d| d.min(hold_end));
             }
             tokio::select! {
@@ -907,7 +864,7 @@ impl FakeState {
         let mut inner = self.lock();
         let q = inner.app(app);
         q.expire(Instant::now());
-        q.events.len()
+        q.core.len()
     }
 
     pub(crate) fn modify_event_config(
