@@ -621,3 +621,28 @@ async fn unbounded_option_values_are_taken_as_the_largest_bound_not_a_panic() {
     let stats = stream.shutdown().await;
     assert_eq!(stats.confirmed, 3);
 }
+
+/// A consumer loop, its shutdown included, can run in a spawned task.
+#[test]
+fn the_streams_and_their_shutdown_futures_are_send() {
+    fn send<T: Send>(_: &T) {}
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let source = source(MemoryConfig::default(), 0);
+        let stream = start(&source, ConsumerOptions::default());
+        send(&stream);
+        let flush = stream.flush();
+        send(&flush);
+        let shutdown = stream.shutdown();
+        send(&shutdown);
+        drop(flush);
+        shutdown.await;
+        let auto = AutoAckStream::new(start(&source, ConsumerOptions::default()));
+        let shutdown = auto.shutdown();
+        send(&shutdown);
+        shutdown.await;
+    });
+}

@@ -106,11 +106,10 @@ impl<S: Source> DeliveryStream<S> {
 
     /// Sends every acknowledgement queued so far now, without waiting for a full batch, and
     /// waits for those calls to finish.
-    pub async fn flush(&self) {
-        let (tx, rx) = oneshot::channel();
-        if self.link.tx.send(AckMsg::Flush(tx)).is_ok() {
-            let _ = rx.await;
-        }
+    pub fn flush(&self) -> impl Future<Output = ()> + Send + 'static {
+        // Holds the link, not `&self`: the stream is `Send` but not `Sync`, and a future
+        // holding `&self` could not be spawned.
+        flush(self.link.clone())
     }
 
     /// Stops receiving and hands over nothing more; waits up to
@@ -124,16 +123,17 @@ impl<S: Source> DeliveryStream<S> {
         self.rx.close();
         while self.rx.try_recv().is_ok() {}
         self.waiting = None;
-        let outstanding = &self.core.outstanding;
-        let all = u32::try_from(self.core.options.effective_max_outstanding()).unwrap_or(u32::MAX);
+        // Only owned handles across the awaits below (see `flush`).
+        let (core, link) = (self.core.clone(), self.link.clone());
+        let all = u32::try_from(core.options.effective_max_outstanding()).unwrap_or(u32::MAX);
         let settled = tokio::time::timeout(
-            self.core.options.shutdown_grace,
-            outstanding.acquire_many(all),
+            core.options.shutdown_grace,
+            core.outstanding.acquire_many(all),
         )
         .await;
         drop(settled);
-        *self.link.closed.write().unwrap_or_else(|p| p.into_inner()) = true;
-        self.flush().await;
+        *link.closed.write().unwrap_or_else(|p| p.into_inner()) = true;
+        flush(link).await;
         self.finished = true;
         let stats = self.stats();
         if stats.outstanding > 0 {
@@ -201,6 +201,13 @@ impl<S: Source> DeliveryStream<S> {
             Poll::Ready(Err(_)) => Poll::Ready(false),
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+async fn flush<S: Source>(link: Arc<AckLink<S>>) {
+    let (tx, rx) = oneshot::channel();
+    if link.tx.send(AckMsg::Flush(tx)).is_ok() {
+        let _ = rx.await;
     }
 }
 
