@@ -6,7 +6,7 @@
 //!
 //! Exit status: 0 done; 2 usage or configuration problem; 1 fatal API error.
 
-use std::collections::HashMap;
+use std::collections::hash_map::{Entry, HashMap};
 use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, Write};
@@ -22,7 +22,7 @@ use vod_events::tencent::credentials::{
 };
 use vod_events::tencent::fake::{samples, FakeConfig, FakeVod};
 use vod_events::tencent::{
-    Client, Credentials, CredentialsError, Delivery, Error, ProvideCredentials,
+    Client, Credentials, CredentialsError, Delivery, Error, ProvideCredentials, ReceivedEvent,
 };
 
 const HELP: &str = "\
@@ -203,6 +203,9 @@ impl Metrics for Progress {
 /// Most events printed between two flushes (and confirmed together after the flush).
 const PRINT_BATCH: usize = 64;
 
+/// Printed events remembered before their receipts are read.
+const SETTLE_AT: usize = 128;
+
 /// How often poll looks whether the last confirmations landed, once `--max-events` were printed.
 const CONFIRMATION_CHECK: Duration = Duration::from_millis(10);
 
@@ -268,8 +271,10 @@ enum Failure {
 /// events are never taken for one, and no digest of every event is needed.
 struct Ledger {
     /// Printed events not known to be confirmed, by a quick hash of their content.
-    pending: HashMap<u64, Vec<Pending>>,
-    /// How many of `pending` wait for a receipt.
+    pending: HashMap<u64, Pending>,
+    /// The rare ones whose hash another pending event has already.
+    collided: Vec<(u64, Pending)>,
+    /// How many pending events wait for a receipt.
     awaiting: usize,
     /// Refused confirmations whose events did not come back in time.
     presumed: u64,
@@ -277,9 +282,10 @@ struct Ledger {
     repeats: u64,
 }
 
-/// A printed event whose confirmation has not been accepted yet.
+/// A printed event whose confirmation has not been accepted yet: the event itself (it owns
+/// its text, so nothing is copied) and how its confirmation stands.
 struct Pending {
-    content: Vec<u8>,
+    event: ReceivedEvent,
     state: Confirmation,
 }
 
@@ -296,37 +302,80 @@ enum Confirmation {
 /// over by then, so an event the service still holds has been pulled again.
 const COME_BACK_WITHIN: Duration = Duration::from_secs(35);
 
-/// A quick hash of an event's content, to find the remembered event it may repeat: its
-/// length and its first and last [`HASHED_ENDS`] bytes (where the ids sit). Equal hashes are
-/// then compared byte for byte, so the hash only has to make that rare, not impossible.
-/// Written out because std's keyed SipHash over a whole event costs as much as the rest of
-/// poll's own work per event, and no hashing crate is a dependency here.
-fn quick_hash(bytes: &[u8]) -> u64 {
+/// How much of each end of an event [`quick_hash`] reads.
+const HASHED_ENDS: usize = 192;
+
+/// A quick hash of an event's content (given in two pieces, read one after the other), to
+/// find the remembered event it may repeat: its length and its first and last
+/// [`HASHED_ENDS`] bytes, where the ids sit. Equal hashes are then compared byte for byte,
+/// so the hash only has to make that rare, not impossible. Written out because std's keyed
+/// SipHash over a whole event costs as much as the rest of poll's own work per event, and no
+/// hashing crate is a dependency here.
+fn quick_hash(content: (&[u8], &[u8])) -> u64 {
     const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-    let head = &bytes[..bytes.len().min(HASHED_ENDS)];
-    let tail = &bytes[bytes.len().saturating_sub(HASHED_ENDS).max(head.len())..];
-    let mut h = bytes.len() as u64;
-    for part in [head, tail] {
-        let mut chunks = part.chunks_exact(8);
-        for chunk in &mut chunks {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(chunk);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    let len = content.0.len() + content.1.len();
+    let mut ends = [0u8; 2 * HASHED_ENDS];
+    let mut n = 0;
+    let mut take = |from: usize, to: usize| {
+        for (piece, offset) in [(content.0, 0), (content.1, content.0.len())] {
+            let lo = from.max(offset).min(offset + piece.len()) - offset;
+            let hi = to.max(offset).min(offset + piece.len()) - offset;
+            ends[n..n + hi - lo].copy_from_slice(&piece[lo..hi]);
+            n += hi - lo;
         }
-        for &b in chunks.remainder() {
-            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
-        }
+    };
+    take(0, len.min(HASHED_ENDS));
+    take(
+        len.saturating_sub(HASHED_ENDS).max(len.min(HASHED_ENDS)),
+        len,
+    );
+    let mut h = len as u64;
+    let mut chunks = ends[..n].chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+    }
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
     }
     h
 }
 
-/// How much of each end of an event [`quick_hash`] reads.
-const HASHED_ENDS: usize = 192;
+/// Whether two contents, each given in two pieces, are the same bytes.
+fn same_content(a: (&[u8], &[u8]), b: (&[u8], &[u8])) -> bool {
+    if a.0.len() + a.1.len() != b.0.len() + b.1.len() {
+        return false;
+    }
+    let (mut a, mut b) = ([a.0, a.1], [b.0, b.1]);
+    let (mut i, mut j) = (0, 0);
+    while i < 2 && j < 2 {
+        let n = a[i].len().min(b[j].len());
+        if a[i][..n] != b[j][..n] {
+            return false;
+        }
+        a[i] = &a[i][n..];
+        b[j] = &b[j][n..];
+        if a[i].is_empty() {
+            i += 1;
+        }
+        if b[j].is_empty() {
+            j += 1;
+        }
+    }
+    true
+}
+
+/// An event's content in two pieces, as bytes.
+fn pieces<'a>(parts: &'a (std::borrow::Cow<'a, str>, &'a str)) -> (&'a [u8], &'a [u8]) {
+    (parts.0.as_bytes(), parts.1.as_bytes())
+}
 
 impl Ledger {
     fn new() -> Self {
         Ledger {
             pending: HashMap::new(),
+            collided: Vec::new(),
             awaiting: 0,
             presumed: 0,
             distinct: 0,
@@ -335,11 +384,18 @@ impl Ledger {
     }
 
     /// The remembered printed event with exactly this content.
-    fn find(&mut self, hash: u64, content: &[u8]) -> Option<&mut Pending> {
-        self.pending
-            .get_mut(&hash)?
+    fn find(&mut self, hash: u64, content: (&[u8], &[u8])) -> Option<&mut Pending> {
+        let matches =
+            |p: &Pending| same_content(pieces(&p.event.json_without_handle_parts()), content);
+        if let Some(p) = self.pending.get_mut(&hash) {
+            if matches(p) {
+                return Some(p);
+            }
+        }
+        self.collided
             .iter_mut()
-            .find(|p| p.content == content)
+            .find(|(h, p)| *h == hash && matches(p))
+            .map(|(_, p)| p)
     }
 
     /// Takes in the receipts that came back, and forgets events confirmed, or refused long
@@ -347,44 +403,48 @@ impl Ledger {
     fn settle(&mut self) {
         let now = Instant::now();
         let (mut awaiting, mut presumed) = (0, 0);
-        self.pending.retain(|_, same_hash| {
-            same_hash.retain_mut(|p| match &mut p.state {
-                Confirmation::Sent(receipt) => match receipt.try_result() {
-                    None => {
-                        awaiting += 1;
-                        true
-                    }
-                    // Accepted, or nothing to send (another event of its answer carries the
-                    // handle): nothing more this process can do for it.
-                    Some(AckResult::Accepted | AckResult::NoToken) => false,
-                    Some(_) => {
-                        p.state = Confirmation::Refused {
-                            give_up: now + COME_BACK_WITHIN,
-                        };
-                        true
-                    }
-                },
-                Confirmation::Refused { give_up } if now >= *give_up => {
-                    presumed += 1;
-                    false
+        let mut keep = |p: &mut Pending| match &mut p.state {
+            Confirmation::Sent(receipt) => match receipt.try_result() {
+                None => {
+                    awaiting += 1;
+                    true
                 }
-                Confirmation::Refused { .. } => true,
-            });
-            !same_hash.is_empty()
-        });
+                // Accepted, or nothing to send (another event of its answer carries the
+                // handle): nothing more this process can do for it.
+                Some(AckResult::Accepted | AckResult::NoToken) => false,
+                Some(_) => {
+                    p.state = Confirmation::Refused {
+                        give_up: now + COME_BACK_WITHIN,
+                    };
+                    true
+                }
+            },
+            Confirmation::Refused { give_up } if now >= *give_up => {
+                presumed += 1;
+                false
+            }
+            Confirmation::Refused { .. } => true,
+        };
+        self.pending.retain(|_, p| keep(p));
+        self.collided.retain_mut(|(_, p)| keep(p));
         self.awaiting = awaiting;
         self.presumed += presumed;
     }
 
     /// Printed events not known to be confirmed.
     fn unconfirmed(&self) -> usize {
-        self.pending.values().map(Vec::len).sum()
+        self.pending.len() + self.collided.len()
     }
 
-    /// Confirms `delivery` and remembers its content until the confirmation is accepted;
-    /// a confirmation of a redelivery supersedes the earlier one of the same event.
-    fn confirm(&mut self, hash: u64, content: Vec<u8>, delivery: &Delivery) {
-        let state = match delivery.acker().ack_tracked() {
+    fn is_done(&self) -> bool {
+        self.pending.is_empty() && self.collided.is_empty()
+    }
+
+    /// Confirms `delivery` and remembers it until the confirmation is accepted; a
+    /// confirmation of a redelivery supersedes the earlier one of the same event.
+    fn confirm(&mut self, hash: u64, delivery: Delivery) {
+        let (event, acker) = delivery.split();
+        let state = match acker.ack_tracked() {
             Ok(receipt) => Confirmation::Sent(receipt),
             Err(e) => {
                 tracing::warn!(error = %e, "event not confirmed; it will come back");
@@ -393,13 +453,18 @@ impl Ledger {
                 }
             }
         };
-        match self.find(hash, &content) {
-            Some(earlier) => earlier.state = state,
-            None => self
-                .pending
-                .entry(hash)
-                .or_default()
-                .push(Pending { content, state }),
+        let parts = event.json_without_handle_parts();
+        if let Some(earlier) = self.find(hash, pieces(&parts)) {
+            earlier.state = state;
+            return;
+        }
+        drop(parts);
+        let pending = Pending { event, state };
+        match self.pending.entry(hash) {
+            Entry::Occupied(_) => self.collided.push((hash, pending)),
+            Entry::Vacant(slot) => {
+                slot.insert(pending);
+            }
         }
     }
 }
@@ -490,13 +555,18 @@ async fn run(args: Args) -> Result<(), Failure> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut fatal = None;
-    // Events of the batch being printed (with their hash and content): to confirm once the
+    // Events of the batch being printed, with their content's hash: to confirm once the
     // batch is flushed.
-    let mut batch: Vec<(u64, Vec<u8>, Delivery)> = Vec::with_capacity(PRINT_BATCH);
+    let mut batch: Vec<(u64, Delivery)> = Vec::with_capacity(PRINT_BATCH);
     let reason = loop {
-        ledger.settle();
+        // Receipts are read when they matter: to know whether the run is done, and before the
+        // remembered events pile up (finding a repeat does not need them).
+        if ledger.unconfirmed() >= SETTLE_AT || max_events.is_some_and(|max| ledger.distinct >= max)
+        {
+            ledger.settle();
+        }
         let enough = max_events.is_some_and(|max| ledger.distinct >= max);
-        if enough && ledger.pending.is_empty() {
+        if enough && ledger.is_done() {
             break "max events reached";
         }
         let idle_deadline = args
@@ -513,10 +583,13 @@ async fn run(args: Args) -> Result<(), Failure> {
                 while let Some(item) = next.take() {
                     match item {
                         Some(Ok(delivery)) => {
-                            let mut content = Vec::with_capacity(delivery.raw().get().len());
-                            let _ = delivery.received().write_json_without_handle(&mut content);
-                            let hash = quick_hash(&content);
-                            let in_batch = batch.iter().any(|(h, c, _)| *h == hash && *c == content);
+                            let parts = delivery.received().json_without_handle_parts();
+                            let content = pieces(&parts);
+                            let hash = quick_hash(content);
+                            let in_batch = batch.iter().any(|(h, d)| {
+                                *h == hash
+                                    && same_content(pieces(&d.received().json_without_handle_parts()), content)
+                            });
                             if in_batch {
                                 // The same event twice in one drain (under two handles):
                                 // printed once, both confirmed.
@@ -524,22 +597,25 @@ async fn run(args: Args) -> Result<(), Failure> {
                                 if !args.no_confirm {
                                     let _ = delivery.ack();
                                 }
-                            } else if !args.no_confirm && ledger.find(hash, &content).is_some() {
+                            } else if !args.no_confirm && ledger.find(hash, content).is_some() {
                                 // Printed already: confirm it again (its first confirmation
                                 // failed or came late), but do not print or count it twice.
                                 ledger.repeats += 1;
-                                ledger.confirm(hash, content, &delivery);
+                                drop(parts);
+                                ledger.confirm(hash, delivery);
                             } else if (batch.len() as u64) < room {
-                                if let Err(e) = write_event(&mut out, &content, &delivery, args.format) {
+                                if let Err(e) = write_event(&mut out, content, &delivery, args.format) {
                                     // stdout is gone (closed pipe): stop without confirming what was not printed.
                                     say!("poll: cannot write to stdout: {e}");
                                     batch.clear();
                                     stop = Some("stdout closed");
                                     break;
                                 }
-                                batch.push((hash, content, delivery));
+                                drop(parts);
+                                batch.push((hash, delivery));
                             } else {
                                 // Over --max-events: not printed, so not confirmed.
+                                drop(parts);
                                 delivery.nack();
                             }
                             if (batch.len() as u64) < room {
@@ -562,9 +638,9 @@ async fn run(args: Args) -> Result<(), Failure> {
                     }
                 }
                 ledger.distinct += batch.len() as u64;
-                for (hash, content, delivery) in batch.drain(..) {
+                for (hash, delivery) in batch.drain(..) {
                     if !args.no_confirm {
-                        ledger.confirm(hash, content, &delivery);
+                        ledger.confirm(hash, delivery);
                     }
                 }
                 if let Some(why) = stop {
@@ -575,6 +651,7 @@ async fn run(args: Args) -> Result<(), Failure> {
             // Enough printed: look at the confirmations often, not only when events come.
             _ = tokio::time::sleep(CONFIRMATION_CHECK), if enough => {}
             _ = progress_tick.tick() => {
+                ledger.settle();
                 report_progress(&stream.stats(), &progress, &ledger, started.elapsed());
             }
             _ = signals.recv() => break "signal",
@@ -624,16 +701,17 @@ fn report_progress(stats: &Stats, progress: &Progress, ledger: &Ledger, elapsed:
 }
 
 /// Writes one event to the (buffered) output; the caller flushes before confirming.
-/// `content` is the event as the service sent it minus `EventHandle`.
+/// `content` is the event as the service sent it minus `EventHandle`, in two pieces.
 fn write_event(
     out: &mut impl Write,
-    content: &[u8],
+    content: (&[u8], &[u8]),
     delivery: &Delivery,
     format: Format,
 ) -> io::Result<()> {
     match format {
         Format::Jsonl => {
-            out.write_all(content)?;
+            out.write_all(content.0)?;
+            out.write_all(content.1)?;
             out.write_all(b"\n")?;
         }
         Format::Text => writeln!(out, "{}", TextLine(delivery))?,

@@ -117,13 +117,13 @@ async fn sleep_until_opt(at: Option<Instant>) {
 fn drop_expired<S: Source>(core: &Core<S>, queue: &mut Queue<S::Token>) {
     let now = Instant::now();
     let before = queue.len();
-    let (live, dead): (Queue<S::Token>, Queue<S::Token>) = std::mem::take(queue)
-        .into_iter()
-        .partition(|(_, until, _)| *until > now);
-    *queue = live;
-    for (_, _, receipt) in dead {
-        tell(receipt, AckResult::Expired);
-    }
+    queue.retain_mut(|(_, until, receipt)| {
+        let live = *until > now;
+        if !live {
+            tell(receipt.take(), AckResult::Expired);
+        }
+        live
+    });
     let expired = before - queue.len();
     if expired > 0 {
         add(&core.counters.expired, expired);

@@ -142,6 +142,20 @@ impl ReceivedEvent {
         }
     }
 
+    /// [`Self::json_without_handle`] as two pieces to be read one after the other: for the
+    /// service's layout, the raw text before and after the `EventHandle` entry, with nothing
+    /// built; otherwise the built text and an empty second piece. For code that hashes,
+    /// compares or writes the content of every event.
+    pub fn json_without_handle_parts(&self) -> (std::borrow::Cow<'_, str>, &str) {
+        match self.around_handle() {
+            Some((before, after)) => (std::borrow::Cow::Borrowed(before), after),
+            None => (
+                std::borrow::Cow::Owned(scan::without_handle(self.raw.get())),
+                "",
+            ),
+        }
+    }
+
     /// The raw text before and after the `EventHandle` entry, when the layout was read without
     /// decoding (no re-scan: this is on the operator binary's per-event path).
     fn around_handle(&self) -> Option<(&str, &str)> {
