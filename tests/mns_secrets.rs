@@ -1,73 +1,16 @@
 //! No AccessKey secret, STS token or signature of the MNS client shows in logs at TRACE
 //! (every target: the library, reqwest, hyper), in errors or in `Debug`.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::EnvFilter;
 use vod_events::alibaba::credentials::Credentials;
 use vod_events::alibaba::mns::fake::{FakeMns, FakeMnsConfig, FakeMnsCredential, Fault};
 use vod_events::alibaba::mns::{MnsClient, MnsQueue};
 use vod_events::consumer::Source;
 use vod_events::transport::RetryPolicy;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Captured {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
-    }
-}
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for Captured {
-    type Writer = Captured;
-    fn make_writer(&'a self) -> Captured {
-        self.clone()
-    }
-}
-
-struct LogCapture(Captured);
-
-impl log::Log for LogCapture {
-    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
-        true
-    }
-    fn log(&self, record: &log::Record<'_>) {
-        let _ = writeln!(self.0.clone(), "LOG {}: {}", record.target(), record.args());
-    }
-    fn flush(&self) {}
-}
-
-fn capture() -> &'static Captured {
-    static CAPTURED: OnceLock<Captured> = OnceLock::new();
-    CAPTURED.get_or_init(|| {
-        let captured = Captured::default();
-        tracing_subscriber::fmt()
-            .with_env_filter(EnvFilter::new("trace"))
-            .with_writer(captured.clone())
-            .with_ansi(false)
-            .init();
-        let _ = log::set_boxed_logger(Box::new(LogCapture(captured.clone())));
-        log::set_max_level(log::LevelFilter::Trace);
-        captured
-    })
-}
+mod common;
+use common::log_capture::capture;
 
 #[tokio::test]
 async fn secrets_and_tokens_never_reach_trace_logs_errors_or_debug() {

@@ -2,6 +2,8 @@
 //! fake VOD server. Each test crate uses a subset.
 #![allow(dead_code)]
 
+pub mod log_capture;
+
 use std::time::Duration;
 
 use vod_events::tencent::client::ClientBuilder;
