@@ -20,13 +20,16 @@ use crate::consumer::delivery::{Acker, Delivery};
 use crate::consumer::metrics::{add, Counters, Stats};
 use crate::consumer::options::ConsumerOptions;
 use crate::consumer::receiver::{self, Received};
-use crate::consumer::source::Source;
+use crate::consumer::source::{Leased, Source};
 
 type Acquire = Pin<Box<dyn Future<Output = Result<OwnedSemaphorePermit, AcquireError>> + Send>>;
 
 /// A received message waiting to be handed over.
 struct Waiting<S: Source> {
-    item: Received<S>,
+    leased: Leased<S::Message, S::Token>,
+    holds_room: bool,
+    last_in_batch: bool,
+    received_at: Instant,
     /// Set while the stream waits for a `max_outstanding` unit.
     acquire: Option<Acquire>,
 }
@@ -171,37 +174,32 @@ impl<S: Source> DeliveryStream<S> {
             );
         }
     }
+}
 
-    /// Takes one `max_outstanding` unit for the waiting message, or says when one is free.
-    fn poll_outstanding(&mut self, cx: &mut Context<'_>) -> Poll<bool> {
-        let Some(waiting) = self.waiting.as_mut() else {
-            return Poll::Ready(false);
-        };
-        if waiting.acquire.is_none() {
-            match self.core.outstanding.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    permit.forget();
-                    return Poll::Ready(true);
-                }
-                Err(tokio::sync::TryAcquireError::Closed) => return Poll::Ready(false),
-                Err(tokio::sync::TryAcquireError::NoPermits) => {
-                    waiting.acquire = Some(Box::pin(self.core.outstanding.clone().acquire_owned()));
-                }
-            }
-        }
-        let Some(acquire) = waiting.acquire.as_mut() else {
-            return Poll::Ready(false);
-        };
-        match acquire.as_mut().poll(cx) {
-            Poll::Ready(Ok(permit)) => {
+/// Takes one `max_outstanding` unit (forgotten: the delivery gives it back when settled), or
+/// registers for the next free one.
+fn poll_outstanding<S: Source>(
+    core: &Core<S>,
+    acquire: &mut Option<Acquire>,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    let pending = match acquire {
+        Some(pending) => pending,
+        None => match core.outstanding.clone().try_acquire_owned() {
+            Ok(permit) => {
                 permit.forget();
-                waiting.acquire = None;
-                Poll::Ready(true)
+                return Poll::Ready(());
             }
-            Poll::Ready(Err(_)) => Poll::Ready(false),
-            Poll::Pending => Poll::Pending,
-        }
+            Err(_) => acquire.insert(Box::pin(core.outstanding.clone().acquire_owned())),
+        },
+    };
+    let result = std::task::ready!(pending.as_mut().poll(cx));
+    *acquire = None;
+    // The bound's semaphore is never closed, so the wait always ends with a unit.
+    if let Ok(permit) = result {
+        permit.forget();
     }
+    Poll::Ready(())
 }
 
 async fn flush<S: Source>(link: Arc<AckLink<S>>) {
@@ -233,7 +231,7 @@ impl<S: Source> Stream for DeliveryStream<S> {
             if this.finished {
                 return Poll::Ready(None);
             }
-            if this.waiting.is_none() {
+            let Some(waiting) = this.waiting.as_mut() else {
                 let item = match this.rx.poll_recv(cx) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Some(item)) => item,
@@ -250,58 +248,44 @@ impl<S: Source> Stream for DeliveryStream<S> {
                         let _ = this.core.stop.send(true);
                         return Poll::Ready(Some(Err(error)));
                     }
-                    message => {
-                        this.waiting = Some(Waiting {
-                            item: message,
-                            acquire: None,
-                        })
-                    }
-                }
-            }
-            let (lease_until, holds_room) = match this.waiting.as_ref().map(|w| &w.item) {
-                Some(Received::Message {
-                    leased, holds_room, ..
-                }) => (leased.lease_until, *holds_room),
-                _ => {
-                    this.waiting = None;
-                    continue;
-                }
-            };
-            let usable_until = this.core.options.usable_until(lease_until);
-            // Checked again after waiting for a unit: the wait can outlast the lease.
-            if Instant::now() >= usable_until {
-                this.waiting = None;
-                this.drop_expired(holds_room);
-                continue;
-            }
-            let got = match this.poll_outstanding(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(got) => got,
-            };
-            if Instant::now() >= usable_until {
-                if got {
-                    this.core.outstanding.add_permits(1);
-                }
-                this.waiting = None;
-                this.drop_expired(holds_room);
-                continue;
-            }
-            let Some(Waiting {
-                item:
                     Received::Message {
                         leased,
                         holds_room,
                         last_in_batch,
                         received_at,
-                    },
+                    } => {
+                        this.waiting = Some(Waiting {
+                            leased,
+                            holds_room,
+                            last_in_batch,
+                            received_at,
+                            acquire: None,
+                        });
+                    }
+                }
+                continue;
+            };
+            let usable_until = this.core.options.usable_until(waiting.leased.lease_until);
+            let expired = Instant::now() >= usable_until;
+            if !expired && poll_outstanding(&this.core, &mut waiting.acquire, cx).is_pending() {
+                return Poll::Pending;
+            }
+            let Some(Waiting {
+                leased,
+                holds_room,
+                last_in_batch,
+                received_at,
                 ..
             }) = this.waiting.take()
             else {
                 continue;
             };
-            if !got {
-                // The bound's semaphore is closed only when the stream is gone.
-                this.finished = true;
+            // Checked again after the unit came: the wait can outlast the lease.
+            if expired || Instant::now() >= usable_until {
+                if !expired {
+                    this.core.outstanding.add_permits(1);
+                }
+                this.drop_expired(holds_room);
                 continue;
             }
             if holds_room {
