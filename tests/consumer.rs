@@ -182,6 +182,35 @@ async fn a_message_whose_lease_ended_before_hand_over_is_dropped_counted_and_com
     stream.shutdown().await;
 }
 
+/// A lease shorter than the expiry margin (an MNS queue may hide a message for just 1 s)
+/// keeps three quarters of itself usable instead of being dropped on arrival.
+#[tokio::test(start_paused = true)]
+async fn leases_shorter_than_the_margin_are_still_handed_over_and_acknowledged() {
+    let config = MemoryConfig {
+        lease: Duration::from_secs(1),
+        ..MemoryConfig::default()
+    };
+    let source = source(config, 3);
+    let mut stream = start(&source, ConsumerOptions::default());
+    for _ in 0..3 {
+        let delivery = next(&mut stream).await;
+        let left = delivery
+            .acker()
+            .usable_until()
+            .saturating_duration_since(tokio::time::Instant::now());
+        assert!(
+            left >= Duration::from_millis(700) && left <= Duration::from_millis(750),
+            "a quarter of the 1 s lease is kept back, not the 2 s margin: {left:?}"
+        );
+        delivery.ack().unwrap();
+    }
+    let stats = stream.shutdown().await;
+    assert_eq!(stats.expired_before_handover, 0, "{stats:?}");
+    let mut acked = source.stats().acked;
+    acked.sort();
+    assert_eq!(acked.len(), 3, "{:?}", source.stats());
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_permanent_receive_error_is_yielded_and_receiving_goes_on() {
     let source = source(MemoryConfig::default(), 1);
@@ -580,9 +609,10 @@ async fn a_consumer_that_stops_mid_batch_loses_nothing() {
 
 #[tokio::test(start_paused = true)]
 async fn an_ack_whose_lease_ends_before_the_next_flush_is_sent_at_once() {
-    // Usable for 50 ms after hand-over: less than the 100 ms flush interval.
+    // Usable for 90 ms after hand-over (a quarter of the lease kept back, the lease being
+    // shorter than four margins): less than the 100 ms flush interval.
     let config = MemoryConfig {
-        lease: Duration::from_millis(2_050),
+        lease: Duration::from_millis(120),
         ..MemoryConfig::default()
     };
     let source = source(config, 2);

@@ -347,6 +347,18 @@ async fn each_fault_on_receive_is_retried_and_nothing_is_lost() {
     }
 }
 
+/// An empty queue answers 404 `MessageNotExist`; cut short on the way, that `<Error>` is an
+/// unreadable answer to retry, not an error without a code that would end a consumer.
+#[tokio::test]
+async fn a_truncated_error_answer_is_retried_not_taken_for_a_refusal() {
+    let fake = fake(Duration::from_secs(30)).await;
+    let q = queue(&fake);
+    fake.fail_next(Fault::TruncatedXml);
+    let got = q.receive().await.expect("retried, then empty");
+    assert!(got.is_empty());
+    assert_eq!(fake.stats().faults, 1);
+}
+
 #[tokio::test]
 async fn a_delete_whose_answer_was_lost_counts_as_done_on_the_retry() {
     let fake = fake(Duration::from_secs(30)).await;

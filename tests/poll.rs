@@ -1,66 +1,19 @@
 //! `examples/poll` run as an operator would, against the fake VOD server on 127.0.0.1.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, BufReader};
+#[cfg(unix)]
+use common::poll_cli::printed_before_and_after_sigterm;
+use common::poll_cli::{assert_each_printed_once, lines, poll, run};
 use tokio::process::Command;
 use vod_events::tencent::fake::{samples, FakeConfig, FakeVod, RateLimit};
-
-/// `cargo test` builds the examples next to the test binaries: target/<profile>/examples/poll.
-fn poll_binary() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
-    let path = profile_dir
-        .join("examples")
-        .join(format!("poll{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        path.exists(),
-        "{} not built (run through cargo test)",
-        path.display()
-    );
-    path
-}
-
-/// A command with a clean environment: no real credentials, no real home directory.
-fn poll(args: &[&str]) -> Command {
-    let home = std::env::temp_dir().join(format!("vod-events-poll-home-{}", std::process::id()));
-    std::fs::create_dir_all(&home).unwrap();
-    let mut cmd = Command::new(poll_binary());
-    cmd.args(args)
-        .env_clear()
-        .env("HOME", &home)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    cmd
-}
 
 fn with_fake_credentials(cmd: &mut Command) -> &mut Command {
     cmd.env("TENCENTCLOUD_SECRET_ID", FakeConfig::DEFAULT_SECRET_ID)
         .env("TENCENTCLOUD_SECRET_KEY", FakeConfig::DEFAULT_SECRET_KEY)
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-async fn run(cmd: &mut Command) -> Run {
-    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .expect("poll finished in time")
-        .unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
 }
 
 async fn fake() -> FakeVod {
@@ -70,13 +23,6 @@ async fn fake() -> FakeVod {
     })
     .await
     .unwrap()
-}
-
-fn lines(stdout: &str) -> Vec<serde_json::Value> {
-    stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
 }
 
 #[tokio::test]
@@ -241,6 +187,7 @@ async fn bad_flags_are_usage_errors() {
         "--rate",
         "--format",
         "--demo",
+        "--mns",
     ] {
         assert!(help.stdout.contains(flag), "--help mentions {flag}");
     }
@@ -289,39 +236,16 @@ async fn no_confirm_leaves_everything_for_redelivery() {
 async fn sigterm_confirms_exactly_what_was_printed() {
     let fake = fake().await;
     fake.push_samples(None, 200_000);
-    let mut child = with_fake_credentials(&mut poll(&[
-        "--endpoint",
-        &fake.endpoint(),
-        "--concurrency",
-        "2",
-    ]))
-    .spawn()
-    .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut printed = 0u64;
-    while printed < 500 {
-        stdout
-            .next_line()
-            .await
-            .unwrap()
-            .expect("poll printed events");
-        printed += 1;
-    }
-    let pid = child.id().unwrap().to_string();
-    let kill = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap();
-    assert!(kill.success());
-    while let Some(line) = stdout.next_line().await.unwrap() {
-        serde_json::from_str::<serde_json::Value>(&line).unwrap();
-        printed += 1;
-    }
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(status.code(), Some(0));
+    let printed = printed_before_and_after_sigterm(
+        with_fake_credentials(&mut poll(&[
+            "--endpoint",
+            &fake.endpoint(),
+            "--concurrency",
+            "2",
+        ])),
+        500,
+    )
+    .await;
     assert!(printed < 200_000, "stopped mid-run");
     assert_eq!(
         fake.stats().confirmed,
@@ -407,11 +331,7 @@ async fn redeliveries_of_printed_events_are_confirmed_without_printing_them_twic
         "0",
     ])))
     .await;
-    assert_eq!(out.code, Some(0), "{}", out.stderr);
-    let printed = lines(&out.stdout);
-    let distinct: BTreeSet<String> = printed.iter().map(|e| e.to_string()).collect();
-    assert_eq!(printed.len() as u64, total, "{}", out.stderr);
-    assert_eq!(distinct.len() as u64, total, "no event printed twice");
+    assert_each_printed_once(&out, total);
     let f = fake.stats();
     assert!(f.redeliveries > 0, "the refused ones came back: {f:?}");
     assert_eq!(

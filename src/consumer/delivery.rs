@@ -362,7 +362,11 @@ impl<S: Source> Acker<S> {
         let mut state = lock(&self.state);
         if !state.settled {
             state.token = Some(lease.token);
-            state.usable_until = self.link.core.options.usable_until(lease.lease_until);
+            state.usable_until = self
+                .link
+                .core
+                .options
+                .usable_until(Instant::now(), lease.lease_until);
         }
         Ok(lease.lease_until)
     }

@@ -24,7 +24,8 @@ pub struct ConsumerOptions {
     /// (default 100 ms).
     pub ack_flush_interval: Duration,
     /// A message is not handed over, a token not sent, and an acknowledgement not retried,
-    /// once less than this remains of its lease (default 2 s): too late to be of use.
+    /// once less than this remains of its lease (default 2 s): too late to be of use. Leases
+    /// shorter than four times the margin keep a quarter of their length instead.
     pub expiry_margin: Duration,
     /// Acknowledge calls in flight at once (default 8).
     pub ack_concurrency: usize,
@@ -78,11 +79,19 @@ impl ConsumerOptions {
         self.ack_concurrency.clamp(1, MAX_BOUND)
     }
 
-    /// The last moment an acknowledgement of a message leased until `lease_until` is useful.
-    pub(crate) fn usable_until(&self, lease_until: tokio::time::Instant) -> tokio::time::Instant {
-        lease_until
-            .checked_sub(self.expiry_margin)
-            .unwrap_or(lease_until)
+    /// The last moment an acknowledgement of a message leased at `leased_at` until
+    /// `lease_until` is useful: the lease's end less the expiry margin, or less a quarter of
+    /// the lease when that is shorter. A queue whose leases are shorter than the margin (an
+    /// MNS queue's visibility timeout can be 1 s) would otherwise hand over nothing at all.
+    pub(crate) fn usable_until(
+        &self,
+        leased_at: tokio::time::Instant,
+        lease_until: tokio::time::Instant,
+    ) -> tokio::time::Instant {
+        let margin = self
+            .expiry_margin
+            .min(lease_until.saturating_duration_since(leased_at) / 4);
+        lease_until.checked_sub(margin).unwrap_or(lease_until)
     }
 }
 

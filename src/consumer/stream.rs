@@ -265,7 +265,10 @@ impl<S: Source> Stream for DeliveryStream<S> {
                 }
                 continue;
             };
-            let usable_until = this.core.options.usable_until(waiting.leased.lease_until);
+            let usable_until = this
+                .core
+                .options
+                .usable_until(waiting.received_at, waiting.leased.lease_until);
             let expired = Instant::now() >= usable_until;
             if !expired && poll_outstanding(&this.core, &mut waiting.acquire, cx).is_pending() {
                 return Poll::Pending;

@@ -157,6 +157,16 @@ impl MnsClient {
         MnsClientBuilder::new(queue_url.into())
     }
 
+    /// The queue's URL as logs may show it: scheme, host, port and path, never user info
+    /// or a query (where a credential pasted by mistake would sit).
+    pub fn queue_url_for_display(&self) -> String {
+        format!(
+            "{}{}",
+            crate::transport::http::origin_for_display(&self.inner.origin),
+            self.inner.queue_path
+        )
+    }
+
     /// The queue's path, `/queues/<name>` (percent-encoded).
     pub fn queue_path(&self) -> &str {
         &self.inner.queue_path

@@ -255,7 +255,28 @@ impl MnsClient {
         match xml::root_name(&text).as_deref() {
             Some("Errors") if op.per_handle_errors => Ok(reply),
             Some("Error") => {
-                let body = xml::parse_error(&text).unwrap_or_default();
+                // An `<Error>` that does not parse was cut short on the way (a truncated
+                // answer): retried like one, never taken for an error without a code.
+                let parsed = xml::parse_error(&text).and_then(|body| {
+                    if body.code.is_empty() {
+                        Err(xml::XmlError::Custom("an <Error> without a <Code>".into()))
+                    } else {
+                        Ok(body)
+                    }
+                });
+                let body = match parsed {
+                    Ok(body) => body,
+                    Err(e) => {
+                        return Err(Failure {
+                            error: Error::Decode {
+                                operation,
+                                reason: format!("HTTP {}: {e}", reply.status),
+                                body_snippet: body_snippet(&reply.body),
+                            },
+                            server_date: answer.server_date,
+                        })
+                    }
+                };
                 Err(Failure {
                     error: Error::Api {
                         operation,

@@ -11,7 +11,7 @@ const SPEC: &str = include_str!("../../../../spec/alibaba-events.json");
 pub const UNKNOWN_EVENT: &str = r#"{"EventType":"FutureEventFromTheFuture","EventTime":"2026-01-01T00:00:00Z","VideoId":"future-1","Status":"success","BrandNewField":{"nested":[1,2,3]}}"#;
 
 /// One sample body per sample of the model (VOD and IMS, success and failure), compact
-/// JSON, in the model's order. Empty if the model could not be read (it is compiled in and
+/// JSON, in the model's order; a type without a sample gets one made from its fields. Empty if the model could not be read (it is compiled in and
 /// checked by the tests, so it can).
 pub fn all() -> Vec<String> {
     let Ok(spec) = serde_json::from_str::<Value>(SPEC) else {
@@ -20,6 +20,7 @@ pub fn all() -> Vec<String> {
     let mut out = Vec::new();
     for ev in spec["events"].as_array().into_iter().flatten() {
         let supplement = &ev["supplement_not_in_seeds"]["samples"];
+        let before = out.len();
         for list in [&ev["samples"], supplement] {
             for s in list.as_array().into_iter().flatten() {
                 if let Some(v) = s.get("valid_json_version").or_else(|| s.get("parsed")) {
@@ -27,8 +28,56 @@ pub fn all() -> Vec<String> {
                 }
             }
         }
+        if out.len() == before {
+            out.push(made_from_fields(ev).to_string());
+        }
     }
     out
+}
+
+/// A body for a type the documents give no sample of (VOD's WorkflowTaskComplete), made
+/// from its field list (the supplement's when there is one), so every type has a sample.
+fn made_from_fields(ev: &Value) -> Value {
+    let supplement = &ev["supplement_not_in_seeds"]["fields"];
+    let fields = if supplement.is_array() {
+        supplement
+    } else {
+        &ev["fields"]
+    };
+    let mut body = serde_json::Map::new();
+    for field in fields.as_array().into_iter().flatten() {
+        let (Some(path), Some(kind)) = (field["path"].as_str(), field["json_type"].as_str()) else {
+            continue;
+        };
+        let value = match (path, kind) {
+            ("EventType", _) => ev["event_type"].clone(),
+            ("EventTime", _) => Value::from("2026-01-01T00:00:00Z"),
+            ("Status", _) => Value::from("success"),
+            (_, "integer") => Value::from(1),
+            (_, "number") => Value::from(1.5),
+            (_, "boolean") => Value::from(false),
+            (_, "object") => Value::Object(serde_json::Map::new()),
+            (_, "array") => Value::Array(Vec::new()),
+            _ => Value::from(format!("sample-{path}")),
+        };
+        // Nested paths (`MessageBody.X`) go inside their parent object.
+        let mut map = &mut body;
+        let mut parts = path.split('.').peekable();
+        while let Some(part) = parts.next() {
+            if parts.peek().is_none() {
+                map.entry(part).or_insert(value);
+                break;
+            }
+            let parent = map
+                .entry(part)
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            match parent {
+                Value::Object(inner) => map = inner,
+                _ => break,
+            }
+        }
+    }
+    Value::Object(body)
 }
 
 /// The sample bodies plus [`UNKNOWN_EVENT`].

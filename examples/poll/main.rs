@@ -1,0 +1,533 @@
+//! `poll`: drain or watch a VOD event queue: a Tencent VOD app's reliable-callback queue
+//! (PullEvents / ConfirmEvents), or an Alibaba MNS queue that VOD and IMS write their events
+//! into (`--mns`: BatchReceiveMessage / BatchDeleteMessage).
+//!
+//! Prints each event on stdout (one JSON object per line by default: the event exactly as the
+//! service sent it, minus `EventHandle`; for MNS the message body) and acknowledges it after it
+//! was printed. Progress, warnings and the summary go to stderr. See `poll --help`.
+//!
+//! Exit status: 0 done; 2 usage or configuration problem; 1 fatal API error.
+
+mod args;
+mod ledger;
+mod queues;
+mod signals;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{FutureExt, StreamExt};
+use vod_events::alibaba;
+use vod_events::alibaba::mns::fake::{FakeMns, FakeMnsConfig};
+use vod_events::alibaba::mns::{MnsClient, MnsQueue};
+use vod_events::consumer::{ConsumerOptions, Delivery, DeliveryStream, ErrorClass, Metrics, Stats};
+use vod_events::tencent::credentials::{
+    DefaultChain, ENV_CREDENTIALS_FILE, ENV_SECRET_ID, ENV_SECRET_KEY,
+};
+use vod_events::tencent::fake::{samples, FakeConfig, FakeVod};
+use vod_events::tencent::{Client, Credentials, CredentialsError, ProvideCredentials};
+
+use args::{parse_args, Args, Format, Queue};
+use ledger::{pieces, quick_hash, same_content, Ledger};
+use queues::{PollQueue, TextLine, Words};
+use signals::Signals;
+
+const HELP: &str = "\
+poll: drain or watch a VOD event queue: a Tencent Cloud VOD app's reliable-callback queue
+(PullEvents), or an Alibaba Cloud MNS queue that VOD and IMS write their events into (--mns)
+
+USAGE:
+    cargo run --release --example poll -- [OPTIONS]
+    cargo run --release --example poll -- --mns QUEUE_URL [OPTIONS]
+
+Each event is printed on stdout, then acknowledged (Tencent: ConfirmEvents; MNS:
+BatchDeleteMessage). Events not acknowledged (--no-confirm, or a crash) come back from the
+service once their lease ends (Tencent: 30 s; MNS: the queue's visibility timeout). An event
+the service delivers again after it was printed is acknowledged without being printed twice.
+
+OPTIONS:
+    --endpoint URL        Tencent API endpoint [default: https://vod.tencentcloudapi.com]
+                          (http:// is allowed for loopback addresses)
+    --sub-app-id N        Tencent VOD sub-application id (required for accounts opened after
+                          2023-12-25)
+    --mns QUEUE_URL       drain an Alibaba MNS queue instead:
+                          https://<account-id>.mns.<region>.aliyuncs.com/queues/<name>
+    --max-events N        exit 0 once N distinct events have been printed and acknowledged
+                          (a refused acknowledgement is waited for until the event's lease
+                          has ended, at most about two minutes: the event comes back, or was
+                          acknowledged after all)
+    --idle-exit SECS      exit 0 after SECS without any event
+    --no-confirm          print events but never acknowledge them (they come back and are
+                          printed again)
+    --concurrency N       receivers working at once [default: 1]
+    --rate N              Tencent: most PullEvents and most ConfirmEvents requests per
+                          second, each [default: 98]; the service allows 100 per application,
+                          so processes sharing an application should split it (e.g. 49
+                          each); 0 turns pacing off (only for benchmarks against a fake
+                          server). MNS has no such limit and takes no --rate.
+    --format jsonl|text   jsonl [default]: one event per line, as the service sent it (Tencent:
+                          minus EventHandle; MNS: the message body); text: one readable line
+                          per event
+    --demo                run against an embedded fake server holding a sample of every
+                          event type; needs no account and no network. With --mns (and no
+                          URL): an embedded fake MNS queue holding every VOD and IMS type
+    -h, --help            print this help
+
+CREDENTIALS:
+    Tencent: TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY (and TENCENTCLOUD_SESSION_TOKEN
+    for temporary keys), else the profile file ~/.tencentcloud/credentials:
+        [default]
+        secret_id = AKID...
+        secret_key = ...
+    Alibaba (--mns): ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET (and
+    ALIBABA_CLOUD_SECURITY_TOKEN for STS keys), else the profile file
+    ~/.alibabacloud/credentials (or the file named by ALIBABA_CLOUD_CREDENTIALS_FILE):
+        [default]
+        type = access_key
+        access_key_id = LTAI...
+        access_key_secret = ...
+
+OUTPUT:
+    stdout carries events only; progress, warnings and the summary go to stderr.
+    Logging: RUST_LOG=vod_events=debug for details.
+
+EXIT STATUS:
+    0 done (--max-events reached, --idle-exit elapsed, demo drained, Ctrl-C or SIGTERM)
+    1 fatal API error (e.g. wrong key, a SubAppId the account does not have, a queue that
+      does not exist), printed with its code, message and RequestId
+    2 usage or configuration problem (e.g. no credentials)
+";
+
+/// Writes a line to stderr, ignoring failure: a closed stderr must not take the process down
+/// (`eprintln!` panics then), and there is nowhere left to report it.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        let _ = writeln!(io::stderr(), $($arg)*);
+    };
+}
+
+/// Counts the stream's retries and acknowledgement failures for the progress line.
+#[derive(Debug, Default)]
+struct Progress {
+    receive_failures: AtomicU64,
+    ack_failures: AtomicU64,
+}
+
+impl Metrics for Progress {
+    fn receive_failed(&self, _error: &(dyn std::error::Error + 'static), _class: ErrorClass) {
+        self.receive_failures.fetch_add(1, Ordering::Relaxed);
+    }
+    fn ack_failed(&self, tokens: usize, _error: &(dyn std::error::Error + 'static)) {
+        self.ack_failures
+            .fetch_add(tokens as u64, Ordering::Relaxed);
+    }
+}
+
+/// Most events printed between two flushes (and acknowledged together after the flush).
+const PRINT_BATCH: usize = 64;
+
+/// Printed events remembered before their receipts are read.
+const SETTLE_AT: usize = 128;
+
+/// How often poll looks whether the last acknowledgements landed, once `--max-events` were
+/// printed.
+const CONFIRMATION_CHECK: Duration = Duration::from_millis(10);
+
+/// The longest long poll asked of MNS (its maximum).
+const MNS_WAIT: Duration = Duration::from_secs(30);
+
+// One thread is plenty for a few long polls and 100 requests/s per action, and it spares the
+// cross-thread wake-ups (futex, eventfd) that dominated a multi-threaded runtime's profile.
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .init();
+    let args = match parse_args(std::env::args_os().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            let _ = io::stdout().write_all(HELP.as_bytes());
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            say!("poll: {e} (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match &args.queue {
+        Queue::Tencent => run_tencent(&args).await,
+        Queue::Mns(url) => run_mns(&args, url.clone()).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(msg)) => {
+            say!("poll: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Api(line)) => {
+            say!("poll: {line}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+enum Failure {
+    /// A usage or configuration problem (exit 2): one line saying how to fix it.
+    Usage(String),
+    /// A fatal error of the service (exit 1), as [`PollQueue::fatal_line`] reads it.
+    Api(String),
+}
+
+async fn run_tencent(args: &Args) -> Result<(), Failure> {
+    // The demo server must outlive the stream; it is dropped at the end of this function.
+    let mut demo = None;
+    let mut max_events = args.max_events;
+    let mut builder = Client::builder();
+    if args.demo {
+        let fake = FakeVod::start(FakeConfig {
+            pull_hold: Duration::from_millis(200),
+            ..FakeConfig::default()
+        })
+        .await
+        .map_err(|e| Failure::Usage(format!("cannot start the demo server on 127.0.0.1: {e}")))?;
+        let mut events = samples::all_sample_events(1);
+        events.push(samples::unknown_event_sample(1));
+        let count = events.len() as u64;
+        for event in events {
+            fake.push_event(args.sub_app_id, event);
+        }
+        max_events = Some(max_events.map_or(count, |m| m.min(count)));
+        builder = builder
+            .endpoint(fake.endpoint())
+            .credentials(Credentials::new(
+                FakeConfig::DEFAULT_SECRET_ID,
+                FakeConfig::DEFAULT_SECRET_KEY,
+            ));
+        demo = Some(fake);
+    } else {
+        // Resolve credentials up front so a missing key is a one-line usage error, not a
+        // fatal API error after the first request.
+        let chain = DefaultChain::new();
+        let creds = chain.provide().await.map_err(|e| {
+            Failure::Usage(if e.is_not_configured() || matches!(e, CredentialsError::NoneFound { .. }) {
+                format!(
+                    "no credentials: set {ENV_SECRET_ID} and {ENV_SECRET_KEY}, or put secret_id and secret_key under [default] in ~/.tencentcloud/credentials (or the file named by {ENV_CREDENTIALS_FILE})"
+                )
+            } else {
+                format!("credentials: {e}")
+            })
+        })?;
+        builder = builder.credentials(creds);
+        if let Some(endpoint) = &args.endpoint {
+            builder = builder.endpoint(endpoint.clone());
+        }
+    }
+    if let Some(id) = args.sub_app_id {
+        builder = builder.sub_app_id(id);
+    }
+    if let Some(rate) = args.rate {
+        builder = builder.event_action_rate(rate);
+    }
+    let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
+    say!(
+        "poll: endpoint {} sub-app {} concurrency {}{}{}",
+        client.endpoint(),
+        args.sub_app_id
+            .map_or("(default)".to_owned(), |id| id.to_string()),
+        args.concurrency,
+        not_confirming(args),
+        if demo.is_some() {
+            " (demo: embedded fake server)"
+        } else {
+            ""
+        },
+    );
+    let progress = Arc::new(Progress::default());
+    let stream = client.deliveries_with(options(args, &progress));
+    let result = drain(stream, args, max_events, &progress).await;
+    drop(demo);
+    result
+}
+
+async fn run_mns(args: &Args, url: Option<String>) -> Result<(), Failure> {
+    // The demo queue must outlive the stream; it is dropped at the end of this function.
+    let mut demo = None;
+    let mut max_events = args.max_events;
+    let (url, credentials) = match url {
+        Some(url) => {
+            use alibaba::credentials::ProvideCredentials as _;
+            let chain = alibaba::credentials::DefaultChain::new();
+            let creds = chain.provide().await.map_err(|e| {
+                use alibaba::credentials::{ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_CREDENTIALS_FILE};
+                Failure::Usage(if e.is_not_configured() {
+                    format!(
+                        "no Alibaba Cloud credentials: set {ENV_ACCESS_KEY_ID} and {ENV_ACCESS_KEY_SECRET}, or put type = access_key, access_key_id and access_key_secret under [default] in ~/.alibabacloud/credentials (or the file named by {ENV_CREDENTIALS_FILE})"
+                    )
+                } else {
+                    format!("Alibaba Cloud credentials: {e}")
+                })
+            })?;
+            (url, creds)
+        }
+        None => {
+            // Short holds so the demo ends promptly once the queue is empty.
+            let fake = FakeMns::start(FakeMnsConfig {
+                max_hold: Duration::from_millis(200),
+                ..FakeMnsConfig::default()
+            })
+            .await
+            .map_err(|e| Failure::Usage(format!("cannot start the demo MNS on 127.0.0.1: {e}")))?;
+            let queue = "vod-callback";
+            // The documented samples as they are (they are distinct already), unlike
+            // `push_samples`, which numbers each body to make many of them.
+            let bodies = alibaba::mns::fake::samples::all_with_unknown();
+            let count = bodies.len();
+            for body in bodies {
+                fake.send(queue, body);
+            }
+            max_events = Some(max_events.map_or(count as u64, |m| m.min(count as u64)));
+            let url = fake.queue_url(queue);
+            demo = Some(fake);
+            (url, FakeMns::credentials())
+        }
+    };
+    let client = MnsClient::builder(url)
+        .credentials(credentials)
+        .wait(MNS_WAIT)
+        .build()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    say!(
+        "poll: MNS queue {} concurrency {}{}{}",
+        client.queue_url_for_display(),
+        args.concurrency,
+        not_confirming(args),
+        if demo.is_some() {
+            " (demo: embedded fake MNS)"
+        } else {
+            ""
+        },
+    );
+    let progress = Arc::new(Progress::default());
+    let stream = MnsQueue::new(client).deliveries(options(args, &progress));
+    let result = drain(stream, args, max_events, &progress).await;
+    drop(demo);
+    result
+}
+
+fn options(args: &Args, progress: &Arc<Progress>) -> ConsumerOptions {
+    ConsumerOptions {
+        concurrency: args.concurrency,
+        metrics: progress.clone(),
+        ..ConsumerOptions::default()
+    }
+}
+
+fn not_confirming(args: &Args) -> &'static str {
+    if args.no_confirm {
+        " (not acknowledging)"
+    } else {
+        ""
+    }
+}
+
+/// Prints and acknowledges the deliveries of `stream` until `--max-events`, `--idle-exit`, a
+/// signal, a closed stdout or a fatal error, then shuts the stream down and reports.
+async fn drain<Q: PollQueue>(
+    mut stream: DeliveryStream<Q>,
+    args: &Args,
+    max_events: Option<u64>,
+    progress: &Progress,
+) -> Result<(), Failure> {
+    let words = Q::WORDS;
+    let mut signals = Signals::new();
+    let started = Instant::now();
+    let mut ledger = Ledger::<Q>::new();
+    let mut last_event = Instant::now();
+    let mut progress_tick = tokio::time::interval(Duration::from_secs(5));
+    progress_tick.tick().await;
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
+    let mut fatal = None;
+    // Events of the batch being printed, with their content's hash: to acknowledge once the
+    // batch is flushed.
+    let mut batch: Vec<(u64, Delivery<Q>)> = Vec::with_capacity(PRINT_BATCH);
+    let reason = loop {
+        // Receipts are read when they matter: to know whether the run is done, and before the
+        // remembered events pile up (finding a repeat does not need them).
+        if ledger.unconfirmed() >= SETTLE_AT || max_events.is_some_and(|max| ledger.distinct >= max)
+        {
+            ledger.settle();
+        }
+        let enough = max_events.is_some_and(|max| ledger.distinct >= max);
+        if enough && ledger.is_done() {
+            break "max events reached";
+        }
+        let idle_deadline = args
+            .idle_exit
+            .map(|idle| tokio::time::Instant::from_std(last_event + idle));
+        tokio::select! {
+            item = stream.next() => {
+                // Print this event and those already waiting (up to a batch and --max-events),
+                // flush once, then acknowledge them: printed means flushed before
+                // acknowledging, with one write per batch instead of one per event.
+                let room = max_events.map_or(PRINT_BATCH as u64, |max| max.saturating_sub(ledger.distinct).min(PRINT_BATCH as u64));
+                let mut next = Some(item);
+                let mut stop = None;
+                while let Some(item) = next.take() {
+                    match item {
+                        Some(Ok(delivery)) => {
+                            let parts = Q::content(delivery.message());
+                            let content = pieces(&parts);
+                            let hash = quick_hash(content);
+                            let in_batch = batch.iter().any(|(h, d)| {
+                                *h == hash && same_content(pieces(&Q::content(d.message())), content)
+                            });
+                            if in_batch {
+                                // The same event twice in one drain (under two handles):
+                                // printed once, both acknowledged.
+                                ledger.repeats += 1;
+                                if !args.no_confirm {
+                                    let _ = delivery.ack();
+                                }
+                            } else if !args.no_confirm && ledger.find(hash, content).is_some() {
+                                // Printed already: acknowledge it again (its first
+                                // acknowledgement failed or came late), but do not print or
+                                // count it twice.
+                                ledger.repeats += 1;
+                                drop(parts);
+                                ledger.confirm(hash, delivery);
+                            } else if (batch.len() as u64) < room {
+                                if let Err(e) = write_event::<Q>(&mut out, content, delivery.message(), args.format) {
+                                    // stdout is gone (closed pipe): stop without acknowledging
+                                    // what was not printed.
+                                    say!("poll: cannot write to stdout: {e}");
+                                    batch.clear();
+                                    stop = Some("stdout closed");
+                                    break;
+                                }
+                                drop(parts);
+                                batch.push((hash, delivery));
+                            } else {
+                                // Over --max-events: not printed, so not acknowledged.
+                                drop(parts);
+                                delivery.nack();
+                            }
+                            if (batch.len() as u64) < room {
+                                next = stream.next().now_or_never();
+                            }
+                        }
+                        Some(Err(e)) => {
+                            fatal = Some(Q::fatal_line(&e));
+                            stop = Some("fatal error");
+                        }
+                        None => stop = Some("stream ended"),
+                    }
+                }
+                if !batch.is_empty() {
+                    last_event = Instant::now();
+                    if let Err(e) = out.flush() {
+                        say!("poll: cannot write to stdout: {e}");
+                        batch.clear();
+                        stop = Some("stdout closed");
+                    }
+                }
+                ledger.distinct += batch.len() as u64;
+                for (hash, delivery) in batch.drain(..) {
+                    if !args.no_confirm {
+                        ledger.confirm(hash, delivery);
+                    }
+                }
+                if let Some(why) = stop {
+                    break why;
+                }
+            },
+            _ = sleep_until_opt(idle_deadline) => break "idle",
+            // Enough printed: look at the acknowledgements often, not only when events come.
+            _ = tokio::time::sleep(CONFIRMATION_CHECK), if enough => {}
+            _ = progress_tick.tick() => {
+                ledger.settle();
+                report_progress(&stream.stats(), progress, &ledger, started.elapsed());
+            }
+            _ = signals.recv() => break "signal",
+        }
+    };
+    let _ = out.flush();
+    drop(out);
+    let stats = stream.shutdown().await;
+    ledger.settle();
+    say!(
+        "poll: done ({reason}): {} events printed, {} of them not {acked} (they come back), {} repeats {acked} again without printing, {} refused {ack}s presumed applied (the event never came back), {} {acked}, {} {receive} retries, {} {ack} failures, {} expired, {:.1} s",
+        ledger.distinct,
+        ledger.unconfirmed(),
+        ledger.repeats,
+        ledger.presumed,
+        stats.confirmed,
+        progress.receive_failures.load(Ordering::Relaxed),
+        stats.confirm_failed,
+        stats.expired + stats.expired_before_handover,
+        started.elapsed().as_secs_f64(),
+        ack = words.ack,
+        acked = words.acked,
+        receive = words.receive,
+    );
+    match fatal {
+        Some(line) => Err(Failure::Api(line)),
+        None => Ok(()),
+    }
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => futures::future::pending().await,
+    }
+}
+
+fn report_progress<Q: PollQueue>(
+    stats: &Stats,
+    progress: &Progress,
+    ledger: &Ledger<Q>,
+    elapsed: Duration,
+) {
+    let Words {
+        ack,
+        acked,
+        receive,
+    } = Q::WORDS;
+    let printed = ledger.distinct;
+    let rate = printed as f64 / elapsed.as_secs_f64().max(0.001);
+    say!(
+        "poll: {printed} events ({rate:.0}/s), {} {acked}, {} awaiting {ack}, {} to be {acked} again when they come back, {} {receive} retries, {} {ack} failures",
+        stats.confirmed,
+        ledger.awaiting,
+        ledger.unconfirmed() - ledger.awaiting,
+        progress.receive_failures.load(Ordering::Relaxed),
+        progress.ack_failures.load(Ordering::Relaxed),
+    );
+}
+
+/// Writes one event to the (buffered) output; the caller flushes before acknowledging.
+/// `content` is what `--format jsonl` prints of it, in two pieces.
+fn write_event<Q: PollQueue>(
+    out: &mut impl Write,
+    content: (&[u8], &[u8]),
+    message: &Q::Message,
+    format: Format,
+) -> io::Result<()> {
+    match format {
+        Format::Jsonl => {
+            out.write_all(content.0)?;
+            out.write_all(content.1)?;
+            out.write_all(b"\n")?;
+        }
+        Format::Text => writeln!(out, "{}", TextLine::<Q>(message))?,
+    }
+    Ok(())
+}
