@@ -9,6 +9,17 @@ and fields; then `poll --max-events N --concurrency 2`. Not run by CI (about 90 
 
 Checks: poll exits 0; stdout holds N lines, all distinct, all valid JSON; the fake confirmed
 all N, holds none queued or in flight; an unknown field's u64::MAX survived byte for byte.
+
+`--mns` runs the same soak against `examples/fake_mns` (every fault of the fake MNS at once:
+HTTP 500, QpsLimitExceeded, resets, truncated XML, slow answers, receives and deletes applied
+but answers lost, partially failed batch deletes) with two `poll --mns` processes draining
+one queue at once (`--idle-exit`), as two consumers of a deployment would:
+
+    CARGO_TARGET_DIR=/work/target-perf python3 bench/outside_soak.py --mns --events 20000
+
+Checks: both exit 0; every message printed, none twice by one process; the fake deleted all
+N and holds none. A message whose delete was refused comes back after its visibility timeout
+and may be printed by the other process too (at least once, across consumers): counted.
 """
 
 import argparse
@@ -35,7 +46,11 @@ def main():
     ap.add_argument("--visibility-ms", default="3000")
     ap.add_argument("--seed", default="7")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--mns", action="store_true", help="soak poll --mns against fake_mns")
     args = ap.parse_args()
+    if args.mns:
+        soak_mns(args)
+        return
     if not args.no_build:
         subprocess.run(["cargo", "build", "--release", "--example", "poll", "--example",
                         "fake_server"], cwd=ROOT, check=True)
@@ -78,6 +93,52 @@ def main():
     print(json.dumps({k: stats[k] for k in ("confirmed", "deliveries", "redeliveries",
                                               "confirm_handle_rejections", "errors", "requests")}))
     print(f"{len(events)} events of {len({e['EventType'] for e in events})} types")
+    for name, ok in checks.items():
+        print(f"{'ok  ' if ok else 'FAIL'} {name}")
+    sys.exit(0 if all(checks.values()) else 1)
+
+
+def soak_mns(args):
+    if not args.no_build:
+        subprocess.run(["cargo", "build", "--release", "--example", "poll", "--example",
+                        "fake_mns"], cwd=ROOT, check=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        fake = subprocess.Popen(
+            [example("fake_mns"), "--messages", str(args.events), "--hold-ms", "1000",
+             "--visibility-ms", args.visibility_ms, "--faults", args.faults, "--seed", args.seed],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            url = fake.stdout.readline().strip()
+            env = dict(os.environ, ALIBABA_CLOUD_ACCESS_KEY_ID="LTAIFakeMnsAccessKeyId",
+                       ALIBABA_CLOUD_ACCESS_KEY_SECRET="FakeMnsAccessKeySecret000000000",
+                       RUST_LOG="error")
+            outs = [os.path.join(tmp, f"consumer{i}.jsonl") for i in range(2)]
+            errs = [os.path.join(tmp, f"consumer{i}.err") for i in range(2)]
+            polls = [subprocess.Popen(
+                [example("poll"), "--mns", url, "--concurrency", "2", "--idle-exit", "12"],
+                env=env, stdout=open(outs[i], "w"), stderr=open(errs[i], "w"))
+                for i in range(2)]
+            codes = [p.wait(timeout=900) for p in polls]
+        finally:
+            # communicate() closes the fake's stdin, which stops it; it then prints its stats.
+            _, fake_err = fake.communicate(timeout=30)
+        stats = json.loads(fake_err.strip().splitlines()[-1])
+        printed = [open(o).read().splitlines() for o in outs]
+        summaries = [open(e).read().strip().splitlines()[-1:] for e in errs]
+    union = set(printed[0]) | set(printed[1])
+    checks = {
+        "both consumers exited 0": codes == [0, 0],
+        f"all {args.events} messages printed": len(union) == args.events,
+        "none printed twice by one consumer": all(len(set(p)) == len(p) for p in printed),
+        "all valid JSON": all(json.loads(line) is not None for p in printed for line in p),
+        f"fake deleted {args.events}": stats["deleted"] == args.events,
+        "nothing left in the queue": stats["queued"] == 0,
+    }
+    for summary in summaries:
+        print(*summary)
+    print(json.dumps(stats))
+    print(f"printed {len(printed[0])} + {len(printed[1])} lines, {len(union)} distinct; "
+          f"{len(printed[0]) + len(printed[1]) - len(union)} printed by both consumers")
     for name, ok in checks.items():
         print(f"{'ok  ' if ok else 'FAIL'} {name}")
     sys.exit(0 if all(checks.values()) else 1)
