@@ -61,6 +61,13 @@ pub trait VodEvent {
     /// (Tencent's `EventHandle`): what `poll` prints and what a sink stores.
     fn json(&self) -> Cow<'_, str>;
 
+    /// [`json`](VodEvent::json) in two pieces to be written one after the other, so an
+    /// event whose stored text has a part cut out (Tencent's `EventHandle`) is given without
+    /// a copy.
+    fn json_pieces(&self) -> (Cow<'_, str>, &str) {
+        (self.json(), "")
+    }
+
     /// The identity of the exact content [`json`](VodEvent::json) gives: equal for two
     /// deliveries of one event, for skipping redeliveries (see
     /// [`RecentlySeen`](crate::consumer::RecentlySeen)).

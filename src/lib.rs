@@ -66,6 +66,7 @@ pub mod consumer;
 pub mod event;
 #[cfg(feature = "fake")]
 mod fake;
+pub mod relay;
 pub mod tencent;
 pub mod transport;
 

@@ -31,7 +31,7 @@ fn fill(spec: &Value, ty: &str, seed: &mut u64, visited: &mut BTreeSet<String>) 
         "uint64" => json!(u64::MAX - n),
         // Non-integral, so it must come back as a float.
         "float64" => json!(n as f64 + 0.125),
-        "bool" => json!(n % 2 == 0),
+        "bool" => json!(n.is_multiple_of(2)),
         name => {
             visited.insert(name.to_owned());
             let fields = spec["structs"][name]["fields"]

@@ -1,6 +1,7 @@
 //! The command line of `poll`.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How events are written on stdout.
@@ -34,6 +35,14 @@ pub struct Args {
     pub rate: Option<f64>,
     pub format: Format,
     pub demo: bool,
+    /// `--to nats://HOST:PORT/PREFIX`: publish into JetStream instead of printing.
+    pub to: Option<String>,
+    /// `--nats-stream NAME`: create the stream if it is missing.
+    pub nats_stream: Option<String>,
+    /// `--nats-creds FILE`: a NATS `.creds` file.
+    pub nats_creds: Option<PathBuf>,
+    /// `--nats-ca FILE`: PEM roots to trust for the NATS server's TLS.
+    pub nats_ca: Option<PathBuf>,
 }
 
 /// Parses the command line; `Ok(None)` for `--help`. lexopt rather than clap: the flags are
@@ -52,6 +61,10 @@ pub fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Option<Arg
         rate: None,
         format: Format::Jsonl,
         demo: false,
+        to: None,
+        nats_stream: None,
+        nats_creds: None,
+        nats_ca: None,
     };
     let mut parser = lexopt::Parser::from_args(argv);
     let text = |value: OsString, flag: &str| -> Result<String, String> {
@@ -107,7 +120,10 @@ pub fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Option<Arg
                 }
             }
             "--demo" => args.demo = true,
-            "--to" => return Err(format!("{flag} is not available in this version")),
+            "--to" => args.to = Some(value()?),
+            "--nats-stream" => args.nats_stream = Some(value()?),
+            "--nats-creds" => args.nats_creds = Some(PathBuf::from(value()?)),
+            "--nats-ca" => args.nats_ca = Some(PathBuf::from(value()?)),
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -117,6 +133,19 @@ pub fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Option<Arg
 
 /// Refuses flags that mean nothing for the queue chosen, rather than ignoring them.
 fn check_combination(args: &Args) -> Result<(), String> {
+    if args.to.is_none() {
+        for (given, flag) in [
+            (args.nats_stream.is_some(), "--nats-stream"),
+            (args.nats_creds.is_some(), "--nats-creds"),
+            (args.nats_ca.is_some(), "--nats-ca"),
+        ] {
+            if given {
+                return Err(format!("{flag} goes with --to nats://HOST:PORT/PREFIX"));
+            }
+        }
+    } else if args.format == Format::Text {
+        return Err("--format text is for reading on a terminal; --to publishes the JSON".into());
+    }
     let Queue::Mns(url) = &args.queue else {
         return Ok(());
     };

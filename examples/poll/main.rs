@@ -24,6 +24,8 @@ use vod_events::alibaba;
 use vod_events::alibaba::mns::fake::{FakeMns, FakeMnsConfig};
 use vod_events::alibaba::mns::{MnsClient, MnsQueue};
 use vod_events::consumer::{ConsumerOptions, Delivery, DeliveryStream, ErrorClass, Metrics, Stats};
+use vod_events::relay::jetstream::{self, JetStreamSink, NatsAuth};
+use vod_events::relay::{LinesSink, Outgoing, Sink, SinkError, Stored};
 use vod_events::tencent::credentials::{
     DefaultChain, ENV_CREDENTIALS_FILE, ENV_SECRET_ID, ENV_SECRET_KEY,
 };
@@ -74,6 +76,17 @@ OPTIONS:
     --demo                run against an embedded fake server holding a sample of every
                           event type; needs no account and no network. With --mns (and no
                           URL): an embedded fake MNS queue holding every VOD and IMS type
+    --to nats://HOST:PORT/PREFIX
+                          publish each event into NATS JetStream (subject
+                          PREFIX.<provider>.<EventType>) instead of printing it; an event is
+                          acknowledged at the queue only after JetStream acknowledged it
+                          (tls://HOST:PORT/PREFIX for TLS)
+    --nats-stream NAME    with --to: create the stream NAME (subjects PREFIX.>, file storage,
+                          2 h duplicate window) if it is missing; without it a missing stream
+                          is a configuration error
+    --nats-creds FILE     with --to: a NATS .creds file (or set VOD_EVENTS_NATS_TOKEN, or
+                          VOD_EVENTS_NATS_USER and VOD_EVENTS_NATS_PASSWORD)
+    --nats-ca FILE        with --to: PEM certificates to trust for the server's TLS
     -h, --help            print this help
 
 CREDENTIALS:
@@ -135,6 +148,13 @@ const SETTLE_AT: usize = 128;
 /// How often poll looks whether the last acknowledgements landed, once `--max-events` were
 /// printed.
 const CONFIRMATION_CHECK: Duration = Duration::from_millis(10);
+
+/// A NATS token for `--to` (kept out of the URL and the command line).
+const ENV_NATS_TOKEN: &str = "VOD_EVENTS_NATS_TOKEN";
+/// A NATS user for `--to`, with [`ENV_NATS_PASSWORD`].
+const ENV_NATS_USER: &str = "VOD_EVENTS_NATS_USER";
+/// The NATS user's password.
+const ENV_NATS_PASSWORD: &str = "VOD_EVENTS_NATS_PASSWORD";
 
 /// The longest long poll asked of MNS (its maximum).
 const MNS_WAIT: Duration = Duration::from_secs(30);
@@ -249,9 +269,10 @@ async fn run_tencent(args: &Args) -> Result<(), Failure> {
             ""
         },
     );
+    let sink = make_sink(args).await?;
     let progress = Arc::new(Progress::default());
     let stream = client.deliveries_with(options(args, &progress));
-    let result = drain(stream, args, max_events, &progress).await;
+    let result = drain(stream, args, max_events, &progress, sink.as_ref()).await;
     drop(demo);
     result
 }
@@ -314,9 +335,10 @@ async fn run_mns(args: &Args, url: Option<String>) -> Result<(), Failure> {
             ""
         },
     );
+    let sink = make_sink(args).await?;
     let progress = Arc::new(Progress::default());
     let stream = MnsQueue::new(client).deliveries(options(args, &progress));
-    let result = drain(stream, args, max_events, &progress).await;
+    let result = drain(stream, args, max_events, &progress, sink.as_ref()).await;
     drop(demo);
     result
 }
@@ -337,13 +359,61 @@ fn not_confirming(args: &Args) -> &'static str {
     }
 }
 
-/// Prints and acknowledges the deliveries of `stream` until `--max-events`, `--idle-exit`, a
-/// signal, a closed stdout or a fatal error, then shuts the stream down and reports.
+/// Where `poll` puts events: stdout, or JetStream with `--to`.
+async fn make_sink(args: &Args) -> Result<Box<dyn Sink>, Failure> {
+    let Some(url) = &args.to else {
+        return Ok(Box::new(LinesSink::new(io::BufWriter::with_capacity(
+            64 * 1024,
+            io::stdout(),
+        ))));
+    };
+    let auth = match (
+        std::env::var(ENV_NATS_TOKEN).ok(),
+        std::env::var(ENV_NATS_USER).ok(),
+        std::env::var(ENV_NATS_PASSWORD).ok(),
+        &args.nats_creds,
+    ) {
+        (None, None, None, None) => NatsAuth::None,
+        (Some(token), None, None, None) => NatsAuth::Token(token.into()),
+        (None, Some(user), Some(password), None) => NatsAuth::UserPassword {
+            user,
+            password: password.into(),
+        },
+        (None, None, None, Some(file)) => NatsAuth::CredsFile(file.clone()),
+        _ => {
+            return Err(Failure::Usage(format!(
+                "NATS credentials: give one of {ENV_NATS_TOKEN}, {ENV_NATS_USER} with {ENV_NATS_PASSWORD}, or --nats-creds FILE"
+            )))
+        }
+    };
+    let mut builder = JetStreamSink::builder(url).auth(auth);
+    if let Some(name) = &args.nats_stream {
+        builder = builder.create_stream(name.clone());
+    }
+    if let Some(ca) = &args.nats_ca {
+        builder = builder.ca_file(ca.clone());
+    }
+    let sink = builder.connect().await.map_err(|e| match e {
+        jetstream::Error::Connect { .. } => Failure::Api(e.to_string()),
+        other => Failure::Usage(other.to_string()),
+    })?;
+    say!(
+        "poll: publishing to JetStream stream {} under {}.>",
+        sink.stream(),
+        sink.prefix()
+    );
+    Ok(Box::new(sink))
+}
+
+/// Prints (or publishes) and acknowledges the deliveries of `stream` until `--max-events`,
+/// `--idle-exit`, a signal, a closed stdout or a fatal error, then shuts the stream down and
+/// reports.
 async fn drain<Q: PollQueue>(
     mut stream: DeliveryStream<Q>,
     args: &Args,
     max_events: Option<u64>,
     progress: &Progress,
+    sink: &dyn Sink,
 ) -> Result<(), Failure> {
     let words = Q::WORDS;
     let mut signals = Signals::new();
@@ -352,11 +422,11 @@ async fn drain<Q: PollQueue>(
     let mut last_event = Instant::now();
     let mut progress_tick = tokio::time::interval(Duration::from_secs(5));
     progress_tick.tick().await;
-    let stdout = io::stdout();
-    let mut out = io::BufWriter::with_capacity(64 * 1024, stdout.lock());
     let mut fatal = None;
-    // Events of the batch being printed, with their content's hash: to acknowledge once the
-    // batch is flushed.
+    let mut sink_failures = 0u64;
+    let mut backoff = SinkBackoff::default();
+    // Events of the batch being printed, with their content's hash: handed to the sink
+    // together, then acknowledged for those it took.
     let mut batch: Vec<(u64, Delivery<Q>)> = Vec::with_capacity(PRINT_BATCH);
     let reason = loop {
         // Receipts are read when they matter: to know whether the run is done, and before the
@@ -372,11 +442,14 @@ async fn drain<Q: PollQueue>(
         let idle_deadline = args
             .idle_exit
             .map(|idle| tokio::time::Instant::from_std(last_event + idle));
+        let paused = backoff
+            .until
+            .is_some_and(|t| t > tokio::time::Instant::now());
         tokio::select! {
-            item = stream.next() => {
-                // Print this event and those already waiting (up to a batch and --max-events),
-                // flush once, then acknowledge them: printed means flushed before
-                // acknowledging, with one write per batch instead of one per event.
+            item = stream.next(), if !paused => {
+                // Take this event and those already waiting (up to a batch and --max-events),
+                // hand them to the sink at once (stdout: one write and one flush), then
+                // acknowledge those it took: printed means flushed before acknowledging.
                 let room = max_events.map_or(PRINT_BATCH as u64, |max| max.saturating_sub(ledger.distinct).min(PRINT_BATCH as u64));
                 let mut next = Some(item);
                 let mut stop = None;
@@ -391,10 +464,12 @@ async fn drain<Q: PollQueue>(
                             });
                             if in_batch {
                                 // The same event twice in one drain (under two handles):
-                                // printed once, both acknowledged.
+                                // printed once, both acknowledged (once the first is taken:
+                                // until then this one holds it too).
                                 ledger.repeats += 1;
+                                drop(parts);
                                 if !args.no_confirm {
-                                    let _ = delivery.ack();
+                                    batch.push((hash, delivery));
                                 }
                             } else if !args.no_confirm && ledger.find(hash, content).is_some() {
                                 // Printed already: acknowledge it again (its first
@@ -404,14 +479,6 @@ async fn drain<Q: PollQueue>(
                                 drop(parts);
                                 ledger.confirm(hash, delivery);
                             } else if (batch.len() as u64) < room {
-                                if let Err(e) = write_event::<Q>(&mut out, content, delivery.message(), args.format) {
-                                    // stdout is gone (closed pipe): stop without acknowledging
-                                    // what was not printed.
-                                    say!("poll: cannot write to stdout: {e}");
-                                    batch.clear();
-                                    stop = Some("stdout closed");
-                                    break;
-                                }
                                 drop(parts);
                                 batch.push((hash, delivery));
                             } else {
@@ -432,22 +499,42 @@ async fn drain<Q: PollQueue>(
                 }
                 if !batch.is_empty() {
                     last_event = Instant::now();
-                    if let Err(e) = out.flush() {
-                        say!("poll: cannot write to stdout: {e}");
-                        batch.clear();
-                        stop = Some("stdout closed");
+                    let taken = hand_over::<Q>(sink, &batch, args.format).await;
+                    let mut failed = None;
+                    for ((hash, delivery), result) in batch.drain(..).zip(taken) {
+                        match result {
+                            Ok((_, first)) => {
+                                if first {
+                                    ledger.distinct += 1;
+                                }
+                                if !args.no_confirm {
+                                    ledger.confirm(hash, delivery);
+                                }
+                            }
+                            // Not taken: not acknowledged, so the source offers it again.
+                            Err(e) => {
+                                sink_failures += 1;
+                                failed.get_or_insert(e);
+                            }
+                        }
                     }
-                }
-                ledger.distinct += batch.len() as u64;
-                for (hash, delivery) in batch.drain(..) {
-                    if !args.no_confirm {
-                        ledger.confirm(hash, delivery);
+                    match failed {
+                        Some(e) if !e.is_retryable() => {
+                            say!("poll: cannot write to stdout: {e}");
+                            stop = Some("stdout closed");
+                        }
+                        Some(e) => {
+                            let wait = backoff.failed();
+                            say!("poll: {e}; the events come back from the queue, publishing again in {wait:?}");
+                        }
+                        None => backoff.succeeded(),
                     }
                 }
                 if let Some(why) = stop {
                     break why;
                 }
             },
+            _ = sleep_until_opt(backoff.until), if paused => {}
             _ = sleep_until_opt(idle_deadline) => break "idle",
             // Enough printed: look at the acknowledgements often, not only when events come.
             _ = tokio::time::sleep(CONFIRMATION_CHECK), if enough => {}
@@ -458,12 +545,10 @@ async fn drain<Q: PollQueue>(
             _ = signals.recv() => break "signal",
         }
     };
-    let _ = out.flush();
-    drop(out);
     let stats = stream.shutdown().await;
     ledger.settle();
     say!(
-        "poll: done ({reason}): {} events printed, {} of them not {acked} (they come back), {} repeats {acked} again without printing, {} refused {ack}s presumed applied (the event never came back), {} {acked}, {} {receive} retries, {} {ack} failures, {} expired, {:.1} s",
+        "poll: done ({reason}): {} events printed, {} of them not {acked} (they come back), {} repeats {acked} again without printing, {} refused {ack}s presumed applied (the event never came back), {} {acked}, {} {receive} retries, {} {ack} failures, {} expired, {}{:.1} s",
         ledger.distinct,
         ledger.unconfirmed(),
         ledger.repeats,
@@ -472,6 +557,11 @@ async fn drain<Q: PollQueue>(
         progress.receive_failures.load(Ordering::Relaxed),
         stats.confirm_failed,
         stats.expired + stats.expired_before_handover,
+        if args.to.is_some() {
+            format!("{sink_failures} not published (offered again), ")
+        } else {
+            String::new()
+        },
         started.elapsed().as_secs_f64(),
         ack = words.ack,
         acked = words.acked,
@@ -480,6 +570,92 @@ async fn drain<Q: PollQueue>(
     match fatal {
         Some(line) => Err(Failure::Api(line)),
         None => Ok(()),
+    }
+}
+
+/// Hands a batch to the sink: each event once (a repeat inside the batch rides on its first
+/// copy). Answers per delivery: taken or not, and whether it is the first copy.
+async fn hand_over<Q: PollQueue>(
+    sink: &dyn Sink,
+    batch: &[(u64, Delivery<Q>)],
+    format: Format,
+) -> Vec<Result<(Stored, bool), SinkError>> {
+    // Index into `outgoing` of each delivery's first copy.
+    let mut first_of = Vec::with_capacity(batch.len());
+    let mut firsts: Vec<usize> = Vec::with_capacity(batch.len());
+    for (i, (hash, delivery)) in batch.iter().enumerate() {
+        let content = Q::content(delivery.message());
+        let earlier = firsts.iter().position(|&j| {
+            batch[j].0 == *hash
+                && same_content(pieces(&Q::content(batch[j].1.message())), pieces(&content))
+        });
+        match earlier {
+            Some(k) => first_of.push((k, false)),
+            None => {
+                first_of.push((firsts.len(), true));
+                firsts.push(i);
+            }
+        }
+    }
+    let outgoing: Vec<Outgoing<'_>> = firsts
+        .iter()
+        .map(|&i| {
+            let message = batch[i].1.message();
+            match format {
+                Format::Jsonl => Outgoing::new(Q::event(message)),
+                Format::Text => Outgoing::with_payload(
+                    Q::event(message),
+                    TextLine::<Q>(message).to_string().into(),
+                ),
+            }
+        })
+        .collect();
+    let mut results: Vec<Option<Result<Stored, SinkError>>> = sink
+        .send_batch(&outgoing)
+        .await
+        .into_iter()
+        .map(Some)
+        .collect();
+    first_of
+        .into_iter()
+        .map(|(k, first)| {
+            let result = if first {
+                results.get_mut(k).and_then(Option::take)
+            } else {
+                // A repeat is as taken as its first copy.
+                results.get(k).and_then(|r| match r {
+                    Some(Ok(stored)) => Some(Ok(*stored)),
+                    _ => None,
+                })
+            };
+            result
+                .unwrap_or_else(|| Err(SinkError::Write(io::ErrorKind::Other.into())))
+                .map(|stored| (stored, first))
+        })
+        .collect()
+}
+
+/// Pauses receiving after the sink failed, doubling from 0.5 s to 30 s, so a log that is down
+/// is not hammered by the same events coming back.
+#[derive(Default)]
+struct SinkBackoff {
+    until: Option<tokio::time::Instant>,
+    failures: u32,
+}
+
+impl SinkBackoff {
+    fn failed(&mut self) -> Duration {
+        let wait = Duration::from_millis(500)
+            .saturating_mul(1 << self.failures.min(6))
+            .min(Duration::from_secs(30));
+        self.failures += 1;
+        self.until = Some(tokio::time::Instant::now() + wait);
+        wait
+    }
+
+    fn succeeded(&mut self) {
+        self.failures = 0;
+        self.until = None;
     }
 }
 
@@ -511,23 +687,4 @@ fn report_progress<Q: PollQueue>(
         progress.receive_failures.load(Ordering::Relaxed),
         progress.ack_failures.load(Ordering::Relaxed),
     );
-}
-
-/// Writes one event to the (buffered) output; the caller flushes before acknowledging.
-/// `content` is what `--format jsonl` prints of it, in two pieces.
-fn write_event<Q: PollQueue>(
-    out: &mut impl Write,
-    content: (&[u8], &[u8]),
-    message: &Q::Message,
-    format: Format,
-) -> io::Result<()> {
-    match format {
-        Format::Jsonl => {
-            out.write_all(content.0)?;
-            out.write_all(content.1)?;
-            out.write_all(b"\n")?;
-        }
-        Format::Text => writeln!(out, "{}", TextLine::<Q>(message))?,
-    }
-    Ok(())
 }

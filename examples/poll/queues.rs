@@ -8,6 +8,7 @@ use std::fmt;
 use vod_events::alibaba::mns::MnsQueue;
 use vod_events::consumer::Source;
 use vod_events::tencent::TencentQueue;
+use vod_events::VodEvent;
 
 /// A message's printed content (`--format jsonl`), in two pieces written one after the other:
 /// a Tencent event is its text with the `EventHandle` entry cut out, without a copy.
@@ -28,8 +29,13 @@ pub trait PollQueue: Source {
     /// The words of its protocol.
     const WORDS: Words;
 
-    /// What `--format jsonl` prints of a message (without the newline).
-    fn content(message: &Self::Message) -> Content<'_>;
+    /// The event of a message.
+    fn event(message: &Self::Message) -> &(dyn VodEvent + Sync);
+
+    /// What `--format jsonl` prints of a message (without the newline): the event's JSON.
+    fn content(message: &Self::Message) -> Content<'_> {
+        Self::event(message).json_pieces()
+    }
 
     /// The `--format text` line of a message (without the newline).
     fn text_line(message: &Self::Message, f: &mut fmt::Formatter<'_>) -> fmt::Result;
@@ -46,8 +52,8 @@ impl PollQueue for TencentQueue {
         receive: "pull",
     };
 
-    fn content(message: &Self::Message) -> Content<'_> {
-        message.json_without_handle_parts()
+    fn event(message: &Self::Message) -> &(dyn VodEvent + Sync) {
+        message
     }
 
     fn text_line(message: &Self::Message, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -97,8 +103,8 @@ impl PollQueue for MnsQueue {
         receive: "receive",
     };
 
-    fn content(message: &Self::Message) -> Content<'_> {
-        (Cow::Borrowed(message.event.raw().get()), "")
+    fn event(message: &Self::Message) -> &(dyn VodEvent + Sync) {
+        &message.event
     }
 
     fn text_line(message: &Self::Message, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -97,6 +97,11 @@ impl ContentKey {
     pub fn of(content: &[u8]) -> Self {
         Self::of_parts([content])
     }
+
+    /// The key as 32 lower-case hex digits.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod log_capture;
+pub mod nats;
 pub mod poll_cli;
 
 use std::time::Duration;

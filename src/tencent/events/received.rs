@@ -223,6 +223,10 @@ impl crate::event::VodEvent for ReceivedEvent {
         std::borrow::Cow::Owned(self.json_without_handle())
     }
 
+    fn json_pieces(&self) -> (std::borrow::Cow<'_, str>, &str) {
+        self.json_without_handle_parts()
+    }
+
     fn content_key(&self) -> crate::consumer::ContentKey {
         // The operator binary keys every event on this: hash the raw text around the handle
         // in place instead of building the JSON without it.
