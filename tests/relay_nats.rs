@@ -329,6 +329,33 @@ async fn a_token_from_the_environment_authenticates_and_never_shows() {
     assert!(!in_url.stderr.contains("pw-in-url"), "{}", in_url.stderr);
 }
 
+#[tokio::test]
+async fn a_user_and_password_from_the_environment_authenticate() {
+    let Some(server) =
+        NatsServer::start_with("userpass", &["--user", "relay", "--pass", "pw-7c1e"])
+    else {
+        return;
+    };
+    let fake = fake_vod().await;
+    fake.push_samples(None, 3);
+    let out = run(with_fake_credentials(&mut poll(&[
+        "--endpoint",
+        &fake.endpoint(),
+        "--max-events",
+        "3",
+        "--to",
+        &server.to("vod"),
+        "--nats-stream",
+        "VOD",
+    ]))
+    .env("VOD_EVENTS_NATS_USER", "relay")
+    .env("VOD_EVENTS_NATS_PASSWORD", "pw-7c1e"))
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(!out.stderr.contains("pw-7c1e"), "{}", out.stderr);
+    assert_eq!(fake.stats().confirmed, 3);
+}
+
 /// A stream that refuses new messages past 50 (discard policy `new`): poll confirms exactly
 /// the 50 that JetStream acknowledged, never one it refused, however often they come back.
 #[cfg(unix)]
