@@ -1,0 +1,69 @@
+//! Push callbacks: Tencent VOD v3.0 "normal callbacks" and Alibaba VOD / IMS HTTP
+//! callbacks, verified, typed, and answered 200 only once your code has taken the event.
+//!
+//! A producer counts a callback delivered only on HTTP 200 within its timeout (Alibaba VOD
+//! 5 s, IMS 3 s, Tencent 5 s), retries twice 1 s apart, then drops the event. So a receiver
+//! that answers 200 before the event is safely handed over loses it, and one that answers
+//! slowly gets duplicates.
+//!
+//! - [`verify`]: the signature checks as pure functions (no clock, no I/O).
+//! - [`Verifier`]: one request (headers and body) to a verified [`PushEvent`] or a
+//!   [`Refusal`]: recognises the producer (from the `X-VOD-*` / `X-ICE-*` headers, else
+//!   from the body's shape), checks its signature, decodes the typed event. Pure as well:
+//!   usable from any HTTP server.
+//! - `Receiver` (feature `push`): an axum `Router` to mount in your own server, and the
+//!   stream of deliveries it feeds.
+//!
+//! # Why a push is a [`Source`](crate::consumer::Source)
+//!
+//! The receiver is a source of the same engine as the queues, so consuming code is the same
+//! for both: `PushSource` is fed by the router's handlers through a channel; each request's
+//! token carries the way back to that request, so the engine's acknowledge call answers it
+//! 200, and a `nack()` (the engine's release) or a dropped delivery answers 503 at once.
+//! The request's deadline is the message's lease: the engine refuses to hand over a
+//! message whose deadline has passed, and `ack()` after it reports
+//! [`AckError::Expired`](crate::consumer::AckError::Expired), while the request answers
+//! 503 so the producer retries. What the engine adds — the bound on deliveries in hand,
+//! shutdown, stats, metrics, the auto-ack stream — applies to pushes unchanged. Its ack
+//! batching would only delay answers, so the receiver's default options flush each
+//! acknowledgement at once (`ack_flush_interval` zero). A push-specific delivery type would
+//! have duplicated all of that for one difference (nothing to batch).
+//!
+//! # What the signatures do not cover
+//!
+//! Alibaba signs the callback URL and a timestamp, **not the body**: whoever captures one
+//! request can send any body with its headers for as long as the timestamp window lasts
+//! (5 minutes each way by default). The receiver remembers acknowledged events by their
+//! idempotency key, so a replay of a known event is answered 200 and delivered only once;
+//! a forged body with replayed headers cannot be told from a real one. Use HTTPS, keep
+//! handlers idempotent, and re-read the resource through the API before a decision that
+//! matters. Tencent's `Sign` covers only `T`, not the body either: the same advice holds.
+//!
+//! # Hostile traffic
+//!
+//! The receiver refuses, before anything is delivered: a body over the cap (413, checked on
+//! `Content-Length` before reading and while reading), a body that does not arrive within
+//! the body timeout (408), a body that is not one JSON object (400), an unknown producer
+//! (400), a failed signature check, an expired `T` or a timestamp outside the window, and a
+//! producer without a key when unsigned pushes are off (all 401), more requests in flight
+//! than the bound (503). Another path is 404 and another method 405 (axum's routing). The
+//! time a client may take to send its *headers* is the hosting server's setting (hyper's
+//! `header_read_timeout`).
+
+pub mod check;
+#[cfg(feature = "push")]
+mod receiver;
+pub mod verify;
+
+pub use check::{PushEvent, PushedEvent, Refusal, Verifier};
+#[cfg(feature = "push")]
+pub use receiver::{
+    ConfigError, PushDelivery, PushError, PushSource, PushStats, PushStream, PushToken, Receiver,
+    ReceiverBuilder, DEFAULT_BODY_LIMIT, DEFAULT_BODY_TIMEOUT, DEFAULT_DEDUP_CAPACITY,
+    DEFAULT_DEDUP_WINDOW, DEFAULT_IMS_DEADLINE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_TENCENT_DEADLINE,
+    DEFAULT_VOD_DEADLINE,
+};
+pub use verify::{KeyUsed, Keys, VerifyError};
+
+/// The redacting secret type keys are held in (the same as for the clouds' credentials).
+pub use crate::tencent::credentials::Secret;
