@@ -594,3 +594,35 @@ async fn an_alibaba_key_without_a_callback_url_is_a_configuration_error() {
         .expect_err("refused");
     assert!(matches!(error, vod_events::push::ConfigError::InvalidPath));
 }
+
+#[tokio::test]
+async fn a_tracked_ack_reports_that_the_200_went_out() {
+    let mut h = start(builder()).await;
+    let request = h.post(alibaba_headers("vod"), vod_body("tracked"));
+    let delivery = h.next().await;
+    let receipt = delivery.acker().ack_tracked().expect("queued");
+    assert_eq!(
+        tokio::time::timeout(WAIT, receipt.result())
+            .await
+            .expect("in time"),
+        vod_events::consumer::AckResult::Accepted
+    );
+    assert_eq!(status(request).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_stream_ends_once_the_router_is_gone() {
+    let (router, mut deliveries) = builder().build().expect("receiver");
+    drop(router);
+    let end = tokio::time::timeout(WAIT, deliveries.next())
+        .await
+        .expect("in time");
+    assert!(
+        matches!(end, Some(Err(vod_events::push::PushError::Closed))),
+        "{end:?}"
+    );
+    assert!(tokio::time::timeout(WAIT, deliveries.next())
+        .await
+        .expect("in time")
+        .is_none());
+}
