@@ -28,6 +28,7 @@ const ALIBABA_KEY: &str = "test123";
 const NOW: i64 = 1_519_375_990;
 /// Tencent's documented `T` (2025-01-01), in the future of [`NOW`].
 const T: i64 = 1_735_689_600;
+/// How long a test waits for something that should come at once.
 const WAIT: Duration = Duration::from_secs(20);
 
 #[derive(Debug)]
@@ -39,12 +40,17 @@ impl Clock for FixedClock {
     }
 }
 
+/// The receiver of most tests; deadlines far longer than any test needs, so that a slow
+/// machine cannot turn an acknowledgement into a 503.
 fn builder() -> ReceiverBuilder {
     Receiver::builder()
         .tencent_sign_key(TENCENT_KEY)
         .alibaba_auth_key(ALIBABA_KEY)
         .callback_url(URL)
         .clock(Arc::new(FixedClock(NOW)))
+        .ack_deadline(Provider::Tencent, WAIT)
+        .ack_deadline(Provider::AlibabaVod, WAIT)
+        .ack_deadline(Provider::AlibabaIms, WAIT)
 }
 
 async fn serve(router: Router) -> SocketAddr {
@@ -147,7 +153,7 @@ impl Harness {
             request = request.header(k, v);
         }
         tokio::spawn(async move {
-            tokio::time::timeout(WAIT, request.send())
+            tokio::time::timeout(WAIT * 2, request.send())
                 .await
                 .expect("an answer in time")
                 .expect("an HTTP answer")
@@ -625,4 +631,24 @@ async fn the_stream_ends_once_the_router_is_gone() {
         .await
         .expect("in time")
         .is_none());
+}
+
+#[tokio::test]
+async fn huge_settings_saturate_instead_of_panicking() {
+    let mut h = start(
+        builder()
+            .max_in_flight(usize::MAX)
+            .dedup(Duration::MAX, usize::MAX)
+            .ack_deadline(Provider::AlibabaVod, Duration::MAX)
+            .body_timeout(Duration::MAX),
+    )
+    .await;
+    let request = h.post(alibaba_headers("vod"), vod_body("huge"));
+    h.next().await.ack().expect("acked");
+    assert_eq!(status(request).await, StatusCode::OK);
+    assert_eq!(
+        status(h.post(alibaba_headers("vod"), vod_body("huge"))).await,
+        StatusCode::OK
+    );
+    assert_eq!(h.deliveries.source().stats().duplicates, 1);
 }

@@ -653,3 +653,82 @@ fn refusals_never_show_keys_or_expected_signatures() {
         assert!(!text.contains(secret), "{secret} in {text}");
     }
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn header_value() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(prop_oneof![
+            Just(VOD_TS.to_string()),
+            Just(VOD_SIG.to_owned()),
+            "[ -~]{0,40}",
+        ])
+    }
+
+    fn body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..64),
+            (
+                proptest::sample::select(vec![
+                    "Sign",
+                    "T",
+                    "EventType",
+                    "MessageBody",
+                    "UserId",
+                    "EventTime",
+                    "FileUploadEvent",
+                    "X"
+                ]),
+                proptest::sample::select(vec![
+                    "1",
+                    "\"a\"",
+                    "null",
+                    "{}",
+                    "[]",
+                    "-1",
+                    "1e400",
+                    "123456789012345678901234567890",
+                    "\"292d55e60d1e5fbc2023fa07bc4a3081\""
+                ]),
+                proptest::sample::select(vec!["Sign", "T", "EventType", "MessageBody"]),
+                proptest::sample::select(vec![
+                    "1735689600",
+                    "\"NewFileUpload\"",
+                    "{\"a\":1}",
+                    "\"1735689600\""
+                ]),
+            )
+                .prop_map(
+                    |(k1, v1, k2, v2)| format!("{{\"{k1}\":{v1},\"{k2}\":{v2}}}").into_bytes()
+                ),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn on_any_request(
+            body in body(),
+            vod_ts in header_value(),
+            vod_sig in header_value(),
+            ice_ts in header_value(),
+            now in prop_oneof![Just(VOD_TS), Just(DOC_T), any::<i64>()],
+        ) {
+            let mut h = HeaderMap::new();
+            for (name, value) in [("x-vod-timestamp", vod_ts), ("x-vod-signature", vod_sig), ("x-ice-timestamp", ice_ts)] {
+                if let Some(value) = value.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                    h.insert(name, value);
+                }
+            }
+            let verifier = Verifier::new()
+                .tencent_keys("mysignkey")
+                .alibaba_keys("test123")
+                .callback_url(URL);
+            if let Err(refusal) = verifier.check(&h, Bytes::from(body), now) {
+                let _ = (refusal.status(), refusal.reason(), refusal.to_string());
+            }
+        }
+    }
+}

@@ -17,6 +17,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 
+use crate::consumer::later;
 use crate::consumer::{
     ConsumerOptions, Delivery, DeliveryStream, ErrorClass, Leased, Received, Source, SourceError,
 };
@@ -202,7 +203,8 @@ impl ReceiverBuilder {
     /// The most requests in flight at once, reading or waiting for an acknowledgement
     /// (default 1,000); past it requests are answered 503 at once, and the producer retries.
     pub fn max_in_flight(mut self, n: usize) -> Self {
-        self.max_in_flight = n.max(1);
+        // Tokio's semaphores hold at most `MAX_PERMITS`; more would panic.
+        self.max_in_flight = n.clamp(1, Semaphore::MAX_PERMITS);
         self
     }
 
@@ -406,7 +408,7 @@ impl PushSource {
             token: Some(PushToken(Arc::new(Mutex::new(Some(pending.reply))))),
             // The engine stops acknowledging `expiry_margin` before a lease ends: so that
             // margin is added here, and the last useful acknowledgement is the deadline.
-            lease_until: pending.deadline + self.margin,
+            lease_until: later(pending.deadline, self.margin),
             attempt: None,
         }
     }
@@ -510,7 +512,7 @@ impl Dedup {
             }
             return;
         }
-        let until = now + self.window;
+        let until = later(now, self.window);
         inner.keys.insert(key.to_owned(), Some(until));
         inner.order.push_back((until, key.to_owned()));
         while inner.order.len() > self.capacity {
@@ -600,7 +602,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         key,
         acknowledged: false,
     };
-    let deadline = arrived + shared.deadlines[slot(event.provider())];
+    // `later`: a huge configured deadline saturates instead of overflowing the clock.
+    let deadline = later(arrived, shared.deadlines[slot(event.provider())]);
     let (reply, settled) = oneshot::channel();
     let pending = Pending {
         event,
