@@ -14,7 +14,7 @@ use axum::routing::post;
 use axum::Router;
 use http::StatusCode;
 use http_body_util::{BodyExt, LengthLimitError, Limited};
-use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::time::Instant;
 
 use crate::consumer::later;
@@ -574,8 +574,7 @@ fn refuse(shared: &Shared, refusal: Refusal) -> Response {
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let arrived = Instant::now();
     // Taken before the body is read, so slow clients count against the bound.
-    let Ok(_permit): Result<OwnedSemaphorePermit, _> = shared.in_flight.clone().try_acquire_owned()
-    else {
+    let Ok(_permit) = shared.in_flight.clone().try_acquire_owned() else {
         return refuse(&shared, Refusal::Overloaded);
     };
     let (parts, body) = request.into_parts();
