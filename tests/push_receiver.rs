@@ -593,12 +593,55 @@ async fn an_alibaba_key_without_a_callback_url_is_a_configuration_error() {
         error,
         vod_events::push::ConfigError::MissingCallbackUrl
     ));
-    let error = Receiver::builder()
-        .path("no-slash")
+    for path in ["no-slash", "", "/a/{id}", "/a/{", "/}"] {
+        let error = Receiver::builder()
+            .path(path)
+            .build()
+            .map(|_| ())
+            .expect_err("refused");
+        assert!(
+            matches!(error, vod_events::push::ConfigError::InvalidPath),
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_callback_url_path_is_served_literally() {
+    // Braces are percent-encoded in a URL's path; `:x` and `*x` are plain segments.
+    let url = "https://h.example.com/a/{id}/:x/*y?q=1";
+    let (router, mut deliveries) = Receiver::builder()
+        .alibaba_auth_key(ALIBABA_KEY)
+        .callback_url(url)
+        .clock(Arc::new(FixedClock(NOW)))
         .build()
-        .map(|_| ())
-        .expect_err("refused");
-    assert!(matches!(error, vod_events::push::ConfigError::InvalidPath));
+        .expect("receiver");
+    let addr = serve(router).await;
+    let sig = hex(alibaba_signature(
+        &Secret::new(ALIBABA_KEY),
+        url,
+        &NOW.to_string(),
+    ));
+    let client = reqwest::Client::new();
+    let post = |path: &'static str| {
+        client
+            .post(format!("http://{addr}{path}"))
+            .header("x-vod-timestamp", NOW.to_string())
+            .header("x-vod-signature", sig.clone())
+            .body(vod_body("literal"))
+            .send()
+    };
+    let other = post("/a/%7Bid%7D/:x/other").await.expect("answer");
+    assert_eq!(other.status(), StatusCode::NOT_FOUND);
+    let request = tokio::spawn(post("/a/%7Bid%7D/:x/*y"));
+    let delivery = tokio::time::timeout(WAIT, deliveries.next())
+        .await
+        .expect("in time")
+        .expect("stream")
+        .expect("delivery");
+    delivery.ack().expect("acked");
+    let answer = request.await.expect("task").expect("answer");
+    assert_eq!(answer.status(), StatusCode::OK);
 }
 
 #[tokio::test]

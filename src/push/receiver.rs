@@ -65,8 +65,9 @@ pub enum ConfigError {
     /// The callback URL does not parse as an absolute URL.
     #[error("the callback URL is not an absolute URL")]
     InvalidCallbackUrl(#[source] url::ParseError),
-    /// The path to serve does not start with `/`.
-    #[error("the path to serve must start with '/'")]
+    /// The path to serve does not start with `/`, or has a `{` or `}` (axum's parameter
+    /// syntax).
+    #[error("the path to serve must start with '/' and have no '{{' or '}}'")]
     InvalidPath,
 }
 
@@ -255,7 +256,7 @@ impl ReceiverBuilder {
             None => None,
         };
         let path = self.path.or(url_path).unwrap_or_else(|| "/".to_owned());
-        if !path.starts_with('/') {
+        if !is_literal_path(&path) {
             return Err(ConfigError::InvalidPath);
         }
         let options = self.options.unwrap_or_else(|| ConsumerOptions {
@@ -280,9 +281,21 @@ impl ReceiverBuilder {
             tx,
             counters,
         });
-        let router = Router::new().route(&path, post(handle)).with_state(shared);
+        // Without the checks for axum 0.7's syntax, `/:x` and `/*x` are plain segments, as
+        // in the callback URL.
+        let router = Router::new()
+            .without_v07_checks()
+            .route(&path, post(handle))
+            .with_state(shared);
         Ok((router, DeliveryStream::new(source, options)))
     }
+}
+
+/// Whether axum takes `path` as one literal route: `Router::route` panics on syntax it does
+/// not accept, and a path with a parameter (`{…}`) would serve more than the callback URL.
+/// Segments starting with `:` or `*` are literal with `without_v07_checks`.
+fn is_literal_path(path: &str) -> bool {
+    path.starts_with('/') && !path.contains(['{', '}'])
 }
 
 /// What the router's requests share.
