@@ -695,3 +695,51 @@ async fn huge_settings_saturate_instead_of_panicking() {
     );
     assert_eq!(h.deliveries.source().stats().duplicates, 1);
 }
+
+#[tokio::test]
+async fn after_shutdown_requests_are_answered_503_at_once_and_acks_in_grace_still_land() {
+    let mut h = start(builder()).await;
+    let request = h.post(alibaba_headers("vod"), vod_body("in hand"));
+    let delivery = h.next().await;
+    let Harness {
+        addr,
+        client,
+        deliveries,
+    } = h;
+    let shutdown = tokio::spawn(deliveries.shutdown());
+    // The delivery in hand is acknowledged during the grace period: its request gets 200.
+    let acked = tokio::spawn(async move {
+        // Gives the shutdown the chance to start first; correctness does not depend on it.
+        tokio::task::yield_now().await;
+        delivery.ack()
+    });
+    assert_eq!(status(request).await, StatusCode::OK);
+    assert!(acked.await.expect("task").is_ok());
+    let stats = tokio::time::timeout(WAIT, shutdown)
+        .await
+        .expect("shut down in time")
+        .expect("task");
+    assert_eq!(stats.outstanding, 0);
+    // Nothing receives any more: a new request is refused as shutting down, not left to
+    // wait for its deadline.
+    let late = client
+        .post(format!("http://{addr}{PATH}"))
+        .header("x-vod-timestamp", NOW.to_string())
+        .header(
+            "x-vod-signature",
+            hex(alibaba_signature(
+                &Secret::new(ALIBABA_KEY),
+                URL,
+                &NOW.to_string(),
+            )),
+        )
+        .body(vod_body("late"))
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(late.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        late.text().await.expect("text"),
+        "the receiver is shutting down"
+    );
+}

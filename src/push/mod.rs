@@ -29,6 +29,15 @@
 //! acknowledgement at once (`ack_flush_interval` zero). A push-specific delivery type would
 //! have duplicated all of that for one difference (nothing to batch).
 //!
+//! # Stopping
+//!
+//! To stop without losing anything: stop the HTTP server first (axum's
+//! `with_graceful_shutdown`), so the requests in flight are still delivered and answered;
+//! once every copy of the router is gone the stream yields `PushError::Closed` and ends.
+//! `shutdown()` on the stream stops taking requests (from then on they are answered 503 at
+//! once, and the producer retries), waits its grace period for the deliveries in your hands
+//! (an `ack()` still answers 200), then answers what is left 503.
+//!
 //! # What the signatures do not cover
 //!
 //! Alibaba signs the callback URL and a timestamp, **not the body**: whoever captures one

@@ -433,17 +433,22 @@ impl Source for PushSource {
     type Error = PushError;
 
     async fn receive(&self) -> Received<Self> {
-        let mut rx = self.rx.lock().await;
-        let Some(first) = rx.recv().await else {
+        let mut receiving = Receiving {
+            rx: self.rx.lock().await,
+            done: false,
+        };
+        let Some(first) = receiving.rx.recv().await else {
+            receiving.done = true;
             return Err(PushError::Closed);
         };
         let mut batch = vec![self.leased(first)];
         while batch.len() < self.max_batch() {
-            match rx.try_recv() {
+            match receiving.rx.try_recv() {
                 Ok(pending) => batch.push(self.leased(pending)),
                 Err(_) => break,
             }
         }
+        receiving.done = true;
         Ok(batch)
     }
 
@@ -471,6 +476,25 @@ impl Source for PushSource {
         // Dropping the sender is the answer: the request sees it closed and answers 503.
         drop(lock(&token.0).take());
         Ok(())
+    }
+}
+
+/// The channel while a receive waits on it. The engine cancels a receive only when the
+/// stream stops (shutdown, drop, a fatal error), so a receive dropped before it finished
+/// closes the channel: requests arriving from then on are answered 503 at once instead of
+/// waiting for their deadline, and those queued but never received are dropped, which
+/// answers them 503 too.
+struct Receiving<'a> {
+    rx: tokio::sync::MutexGuard<'a, mpsc::UnboundedReceiver<Pending>>,
+    done: bool,
+}
+
+impl Drop for Receiving<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.rx.close();
+            while self.rx.try_recv().is_ok() {}
+        }
     }
 }
 
