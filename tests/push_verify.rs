@@ -538,6 +538,11 @@ fn bodies_that_are_not_one_json_object_are_refused() {
         (b"{\"EventType\":\"X\xff\"}", "bad_json"),
         (b"{}", "unknown_producer"),
         (b"{\"Status\":\"success\"}", "unknown_producer"),
+        // Tencent's legacy v2.0 format is not modelled.
+        (
+            b"{\"version\":\"4.0\",\"eventType\":\"NewFileUpload\",\"data\":{\"fileId\":\"1\"}}",
+            "unknown_producer",
+        ),
     ] {
         let refusal = v
             .check(&HeaderMap::new(), Bytes::from_static(body), 0)

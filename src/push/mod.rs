@@ -11,6 +11,8 @@
 //!   [`Refusal`]: recognises the producer (from the `X-VOD-*` / `X-ICE-*` headers, else
 //!   from the body's shape), checks its signature, decodes the typed event. Pure as well:
 //!   usable from any HTTP server.
+//!   Tencent's legacy v2.0 format (`{"version":"4.0","eventType":…}`) is not modelled and is
+//!   refused as an unknown producer (400); switch the callback to v3.0.
 //! - `Receiver` (feature `push`): an axum `Router` to mount in your own server, and the
 //!   stream of deliveries it feeds.
 //!

@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, LengthLimitError, Limited};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::time::Instant;
 
-use crate::consumer::later;
+use crate::consumer::{later, ContentKey};
 use crate::consumer::{
     ConsumerOptions, Delivery, DeliveryStream, ErrorClass, Leased, Received, Source, SourceError,
 };
@@ -26,8 +26,8 @@ use crate::push::check::{PushEvent, Refusal, Verifier};
 use crate::push::verify::Keys;
 use crate::transport::{Clock, SystemClock};
 
-/// The default body cap: 1 MiB. Events are a few KiB; the largest Tencent results (review,
-/// AIGC) stay far below.
+/// The default body cap: 1 MiB. Events are a few KiB; raise it with
+/// [`ReceiverBuilder::body_limit`] for larger ones.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 /// The default time a body has to arrive once the headers are in: producers give up after
 /// 5 s (Alibaba IMS 3 s) anyway, and a slow client must not hold a slot longer.
@@ -498,7 +498,9 @@ impl Drop for Receiving<'_> {
     }
 }
 
-/// Acknowledged events remembered for a while, and those being handled now.
+/// Acknowledged events remembered for a while, and those being handled now, by the 128-bit
+/// digest of their idempotency key: 16 bytes an entry whatever the key's length, so the
+/// default 100,000 entries stay a few MiB.
 struct Dedup {
     window: Duration,
     capacity: usize,
@@ -508,9 +510,9 @@ struct Dedup {
 #[derive(Default)]
 struct DedupInner {
     /// `Some(until)` once acknowledged, `None` while in flight.
-    keys: HashMap<String, Option<Instant>>,
+    keys: HashMap<ContentKey, Option<Instant>>,
     /// Acknowledged keys, oldest first.
-    order: VecDeque<(Instant, String)>,
+    order: VecDeque<(Instant, ContentKey)>,
 }
 
 enum Seen {
@@ -528,33 +530,33 @@ impl Dedup {
         }
     }
 
-    fn begin(&self, key: &str, now: Instant) -> Seen {
+    fn begin(&self, key: ContentKey, now: Instant) -> Seen {
         let mut inner = lock(&self.inner);
         inner.forget_before(now);
-        match inner.keys.get(key) {
+        match inner.keys.get(&key) {
             Some(Some(_)) => Seen::Acknowledged,
             Some(None) => Seen::InFlight,
             None => {
-                inner.keys.insert(key.to_owned(), None);
+                inner.keys.insert(key, None);
                 Seen::New
             }
         }
     }
 
-    fn finish(&self, key: &str, acknowledged: bool, now: Instant) {
+    fn finish(&self, key: ContentKey, acknowledged: bool, now: Instant) {
         let mut inner = lock(&self.inner);
         if !acknowledged {
-            if let Some(None) = inner.keys.get(key) {
-                inner.keys.remove(key);
+            if let Some(None) = inner.keys.get(&key) {
+                inner.keys.remove(&key);
             }
             return;
         }
         let until = later(now, self.window);
-        inner.keys.insert(key.to_owned(), Some(until));
-        inner.order.push_back((until, key.to_owned()));
+        inner.keys.insert(key, Some(until));
+        inner.order.push_back((until, key));
         while inner.order.len() > self.capacity {
             if let Some((_, old)) = inner.order.pop_front() {
-                inner.forget(&old);
+                inner.forget(old);
             }
         }
     }
@@ -564,15 +566,15 @@ impl DedupInner {
     fn forget_before(&mut self, now: Instant) {
         while self.order.front().is_some_and(|(until, _)| *until <= now) {
             if let Some((_, old)) = self.order.pop_front() {
-                self.forget(&old);
+                self.forget(old);
             }
         }
     }
 
     /// Forgets an acknowledged key (not one in flight again since).
-    fn forget(&mut self, key: &str) {
-        if let Some(Some(_)) = self.keys.get(key) {
-            self.keys.remove(key);
+    fn forget(&mut self, key: ContentKey) {
+        if let Some(Some(_)) = self.keys.get(&key) {
+            self.keys.remove(&key);
         }
     }
 }
@@ -581,14 +583,14 @@ impl DedupInner {
 /// away) must not leave its key marked forever.
 struct InFlight<'a> {
     dedup: &'a Dedup,
-    key: String,
+    key: ContentKey,
     acknowledged: bool,
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.dedup
-            .finish(&self.key, self.acknowledged, Instant::now());
+            .finish(self.key, self.acknowledged, Instant::now());
     }
 }
 
@@ -624,8 +626,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         Ok(event) => event,
         Err(refusal) => return refuse(&shared, refusal),
     };
-    let key = event.idempotency_key();
-    match shared.dedup.begin(&key, Instant::now()) {
+    let key = ContentKey::of(event.idempotency_key().as_bytes());
+    match shared.dedup.begin(key, Instant::now()) {
         Seen::New => {}
         Seen::Acknowledged => {
             shared.counters.duplicates.fetch_add(1, Ordering::Relaxed);
@@ -698,5 +700,64 @@ async fn read_body(
             Err(Refusal::BodyTooLarge { limit })
         }
         Ok(Err(error)) => Err(Refusal::BodyRead(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> ContentKey {
+        ContentKey::of(name.as_bytes())
+    }
+
+    #[test]
+    fn an_event_is_in_flight_then_remembered_for_the_window() {
+        let dedup = Dedup::new(Duration::from_secs(10), 100);
+        let t0 = Instant::now();
+        assert!(matches!(dedup.begin(key("a"), t0), Seen::New));
+        assert!(matches!(dedup.begin(key("a"), t0), Seen::InFlight));
+        dedup.finish(key("a"), true, t0);
+        assert!(matches!(
+            dedup.begin(key("a"), t0 + Duration::from_secs(9)),
+            Seen::Acknowledged
+        ));
+        assert!(matches!(
+            dedup.begin(key("a"), t0 + Duration::from_secs(10)),
+            Seen::New
+        ));
+    }
+
+    #[test]
+    fn an_event_not_acknowledged_is_forgotten_at_once() {
+        let dedup = Dedup::new(Duration::from_secs(10), 100);
+        let t0 = Instant::now();
+        assert!(matches!(dedup.begin(key("a"), t0), Seen::New));
+        dedup.finish(key("a"), false, t0);
+        assert!(matches!(dedup.begin(key("a"), t0), Seen::New));
+    }
+
+    #[test]
+    fn past_the_capacity_the_oldest_acknowledged_go_first_and_in_flight_stay() {
+        let dedup = Dedup::new(Duration::from_secs(10), 2);
+        let t0 = Instant::now();
+        assert!(matches!(dedup.begin(key("busy"), t0), Seen::New));
+        for name in ["a", "b", "c"] {
+            assert!(matches!(dedup.begin(key(name), t0), Seen::New));
+            dedup.finish(key(name), true, t0);
+        }
+        assert!(matches!(dedup.begin(key("a"), t0), Seen::New));
+        assert!(matches!(dedup.begin(key("c"), t0), Seen::Acknowledged));
+        assert!(matches!(dedup.begin(key("busy"), t0), Seen::InFlight));
+    }
+
+    #[test]
+    fn only_literal_paths_are_served() {
+        for ok in ["/", "/vod/callback", "/a/:x/*y", "/a%7Bb%7D"] {
+            assert!(is_literal_path(ok), "{ok}");
+        }
+        for bad in ["", "vod", "/{id}", "/a}"] {
+            assert!(!is_literal_path(bad), "{bad}");
+        }
     }
 }
