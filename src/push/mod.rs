@@ -1,10 +1,13 @@
 //! Push callbacks: Tencent VOD v3.0 "normal callbacks" and Alibaba VOD / IMS HTTP
 //! callbacks, verified, typed, and answered 200 only once your code has taken the event.
 //!
-//! A producer counts a callback delivered only on HTTP 200 within its timeout (Alibaba VOD
-//! 5 s, IMS 3 s, Tencent 5 s), retries twice 1 s apart, then drops the event. So a receiver
-//! that answers 200 before the event is safely handed over loses it, and one that answers
-//! slowly gets duplicates.
+//! Alibaba counts a callback delivered only on HTTP 200 within its timeout (VOD 5 s, IMS
+//! 3 s), retries twice 1 s apart, then drops the event. So a receiver that answers 200
+//! before the event is safely handed over loses it, and one that answers slowly gets
+//! duplicates. Tencent's normal callback is weaker: its (legacy) docs say a callback that
+//! times out (5 s) is retried twice, but the answer's status is ignored, so the 503 of a
+//! push that was not acknowledged probably brings no retry. Where an event must not be
+//! lost, use Tencent's reliable callback ([`tencent::Client::deliveries`](crate::tencent::Client::deliveries)).
 //!
 //! - [`verify`]: the signature checks as pure functions (no clock, no I/O).
 //! - [`Verifier`]: one request (headers and body) to a verified [`PushEvent`] or a
