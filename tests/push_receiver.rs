@@ -67,17 +67,25 @@ async fn serve(router: Router) -> SocketAddr {
 /// Extra request headers, name and value.
 type Headers = Vec<(String, String)>;
 
-struct Harness {
+/// The receiver's address and a client to post to it.
+#[derive(Clone)]
+struct Http {
     addr: SocketAddr,
     client: reqwest::Client,
+}
+
+struct Harness {
+    http: Http,
     deliveries: PushStream,
 }
 
 async fn start(builder: ReceiverBuilder) -> Harness {
     let (router, deliveries) = builder.build().expect("receiver");
     Harness {
-        addr: serve(router).await,
-        client: reqwest::Client::new(),
+        http: Http {
+            addr: serve(router).await,
+            client: reqwest::Client::new(),
+        },
         deliveries,
     }
 }
@@ -124,7 +132,7 @@ fn ims_body(media: &str) -> String {
     .to_string()
 }
 
-impl Harness {
+impl Http {
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -159,6 +167,25 @@ impl Harness {
                 .expect("an HTTP answer")
                 .status()
         })
+    }
+}
+
+impl Harness {
+    fn post(
+        &self,
+        headers: Vec<(String, String)>,
+        body: impl Into<reqwest::Body>,
+    ) -> tokio::task::JoinHandle<StatusCode> {
+        self.http.post(headers, body)
+    }
+
+    fn post_to(
+        &self,
+        path: &str,
+        headers: Vec<(String, String)>,
+        body: impl Into<reqwest::Body>,
+    ) -> tokio::task::JoinHandle<StatusCode> {
+        self.http.post_to(path, headers, body)
     }
 
     async fn next(&mut self) -> PushDelivery {
@@ -386,11 +413,18 @@ async fn every_refusal_has_its_status_and_nothing_is_delivered() {
     }
     let other_path = h.post_to("/elsewhere", vec![], signed_tencent());
     assert_eq!(status(other_path).await, StatusCode::NOT_FOUND);
-    let get = h.client.get(h.url(PATH)).send().await.expect("answer");
+    let get = h
+        .http
+        .client
+        .get(h.http.url(PATH))
+        .send()
+        .await
+        .expect("answer");
     assert_eq!(get.status(), StatusCode::METHOD_NOT_ALLOWED);
     let put = h
+        .http
         .client
-        .put(h.url(PATH))
+        .put(h.http.url(PATH))
         .body(signed_tencent())
         .send()
         .await
@@ -474,12 +508,12 @@ async fn a_2_mib_body_is_refused_413_by_default_and_accepted_under_a_raised_cap(
 #[tokio::test]
 async fn a_body_that_trickles_in_is_cut_off_with_408() {
     let h = start(builder().body_timeout(Duration::from_millis(300))).await;
-    let mut stream = tokio::net::TcpStream::connect(h.addr)
+    let mut stream = tokio::net::TcpStream::connect(h.http.addr)
         .await
         .expect("connect");
     let head = format!(
         "POST {PATH} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
-        h.addr
+        h.http.addr
     );
     stream.write_all(head.as_bytes()).await.expect("write");
     // One more byte now and then, never the whole body; the answer comes meanwhile.
@@ -702,8 +736,7 @@ async fn after_shutdown_requests_are_answered_503_at_once_and_acks_in_grace_stil
     let request = h.post(alibaba_headers("vod"), vod_body("in hand"));
     let delivery = h.next().await;
     let Harness {
-        addr,
-        client,
+        http: Http { addr, client },
         deliveries,
     } = h;
     let shutdown = tokio::spawn(deliveries.shutdown());
@@ -742,4 +775,31 @@ async fn after_shutdown_requests_are_answered_503_at_once_and_acks_in_grace_stil
         late.text().await.expect("text"),
         "the receiver is shutting down"
     );
+}
+
+#[tokio::test]
+async fn the_auto_ack_stream_answers_200_when_the_next_event_is_asked_for() {
+    let Harness {
+        http: h,
+        deliveries,
+    } = start(builder()).await;
+    let mut events = vod_events::consumer::AutoAckStream::new(deliveries);
+    let first = h.post(alibaba_headers("vod"), vod_body("one"));
+    let event = tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("in time")
+        .expect("stream")
+        .expect("event");
+    assert!(event.json().contains("\"one\""));
+    // Not answered yet: asking for the next item is what acknowledges it.
+    let second = h.post(alibaba_headers("vod"), vod_body("two"));
+    let next = tokio::time::timeout(WAIT, events.next())
+        .await
+        .expect("in time")
+        .expect("stream")
+        .expect("event");
+    assert!(next.json().contains("\"two\""));
+    assert_eq!(status(first).await, StatusCode::OK);
+    drop(events); // the second was never acknowledged
+    assert_eq!(status(second).await, StatusCode::SERVICE_UNAVAILABLE);
 }
