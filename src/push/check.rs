@@ -238,6 +238,34 @@ impl VodEvent for PushEvent {
 /// Secure by default: a producer with no key is refused
 /// ([`VerifyError::NoKeyConfigured`]) unless [`allow_unsigned`](Self::allow_unsigned) is
 /// on; a producer with a key always needs a valid signature.
+///
+/// For an HTTP server other than axum: pass each request's headers and whole body, answer
+/// [`Refusal::status`] on an error, and 200 only once the event is safely handed over.
+///
+/// ```
+/// use bytes::Bytes;
+/// use http::HeaderMap;
+/// use vod_events::push::{Keys, Verifier};
+/// use vod_events::{Provider, VodEvent};
+///
+/// let verifier = Verifier::new()
+///     .tencent_keys("mysignkey")
+///     .alibaba_keys(Keys::new("test123"))
+///     .callback_url("https://www.example.com/your/callback");
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("x-vod-timestamp", "1519375990".parse()?);
+/// headers.insert("x-vod-signature", "c72b60894140fa98920f1279219b7ed4".parse()?);
+/// let body = Bytes::from_static(br#"{"EventType":"FileUploadComplete","VideoId":"v1","Status":"success"}"#);
+/// let event = verifier.check(&headers, body, 1_519_375_990)?;
+/// assert_eq!(event.provider(), Provider::AlibabaVod);
+/// assert_eq!(event.event_type(), Some("FileUploadComplete"));
+///
+/// // The same request six minutes later: outside the 300 s window.
+/// let stale = verifier.check(&headers, event.body().clone(), 1_519_375_990 + 360);
+/// assert_eq!(stale.unwrap_err().status(), 401);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Verifier {
     tencent: Option<Keys>,
