@@ -14,6 +14,9 @@
 //!   [`tencent::Client::sequential_events`]; [`tencent::Event`] types all 37 v3.0 event
 //!   types; `tencent::fake` (feature `fake`) is an in-process fake of the service.
 //! - [`alibaba`]: the typed Alibaba Cloud VOD and IMS events ([`alibaba::Event`]).
+//! - [`push`]: push callbacks (Tencent v3.0, Alibaba VOD and IMS): signature checks as pure
+//!   functions, and (feature `push`) an axum `Router` whose requests become deliveries,
+//!   answered 200 only once acknowledged.
 //! - [`VodEvent`]: what every event has, whichever cloud (provider, EventType, idempotency
 //!   key, JSON), so code downstream never matches on the cloud.
 //! - [`transport`]: the HTTP plumbing the clouds' clients share.
@@ -66,6 +69,7 @@ pub mod consumer;
 pub mod event;
 #[cfg(feature = "fake")]
 mod fake;
+pub mod push;
 pub mod relay;
 pub mod tencent;
 pub mod transport;
