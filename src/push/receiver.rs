@@ -419,9 +419,20 @@ impl PushSource {
         Leased {
             message: pending.event,
             token: Some(PushToken(Arc::new(Mutex::new(Some(pending.reply))))),
-            // The engine stops acknowledging `expiry_margin` before a lease ends: so that
-            // margin is added here, and the last useful acknowledgement is the deadline.
-            lease_until: later(pending.deadline, self.margin),
+            // The engine stops acknowledging `expiry_margin` before a lease ends, or a
+            // quarter of the lease when that is shorter. The margin added here makes the last
+            // useful acknowledgement the deadline either way: the whole margin when the
+            // deadline is at least three margins away, else a third of the time left (a
+            // quarter of the lease that gives).
+            lease_until: later(
+                pending.deadline,
+                self.margin.min(
+                    pending
+                        .deadline
+                        .saturating_duration_since(tokio::time::Instant::now())
+                        / 3,
+                ),
+            ),
             attempt: None,
         }
     }
