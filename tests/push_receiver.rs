@@ -697,17 +697,11 @@ async fn a_tracked_ack_reports_that_the_200_went_out() {
 async fn the_stream_ends_once_the_router_is_gone() {
     let (router, mut deliveries) = builder().build().expect("receiver");
     drop(router);
+    // A clean end: no error item, the stream just ends.
     let end = tokio::time::timeout(WAIT, deliveries.next())
         .await
         .expect("in time");
-    assert!(
-        matches!(end, Some(Err(vod_events::push::PushError::Closed))),
-        "{end:?}"
-    );
-    assert!(tokio::time::timeout(WAIT, deliveries.next())
-        .await
-        .expect("in time")
-        .is_none());
+    assert!(end.is_none(), "{end:?}");
 }
 
 #[tokio::test]

@@ -9,6 +9,7 @@
 //! Exit status: 0 done; 2 usage or configuration problem; 1 fatal API error.
 
 mod args;
+mod cli;
 mod ledger;
 mod queues;
 mod signals;
@@ -163,23 +164,10 @@ const MNS_WAIT: Duration = Duration::from_secs(30);
 // cross-thread wake-ups (futex, eventfd) that dominated a multi-threaded runtime's profile.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .init();
-    let args = match parse_args(std::env::args_os().skip(1)) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            let _ = io::stdout().write_all(HELP.as_bytes());
-            return ExitCode::SUCCESS;
-        }
-        Err(e) => {
-            say!("poll: {e} (see --help)");
-            return ExitCode::from(2);
-        }
+    cli::init_logging();
+    let args = match cli::args_or_exit("poll", HELP, parse_args(std::env::args_os().skip(1))) {
+        Ok(args) => args,
+        Err(code) => return code,
     };
     let outcome = match &args.queue {
         Queue::Tencent => run_tencent(&args).await,

@@ -90,6 +90,11 @@ pub(crate) async fn run<S: Source>(
         let class = error.class();
         opts.metrics.receive_failed(&error, class);
         match class {
+            ErrorClass::Exhausted => {
+                tracing::debug!(error = %error, "the source has nothing more; the stream ends");
+                let _ = core.stop.send(true);
+                return;
+            }
             ErrorClass::Fatal => {
                 tracing::error!(error = %error, "receiving failed fatally; the stream ends");
                 let _ = tx.send(Received::Fatal(error));

@@ -21,6 +21,10 @@ pub enum ErrorClass {
     Permanent,
     /// No request can succeed (wrong key, no permission): yielded once, and the stream ends.
     Fatal,
+    /// The source is done for good, and that is no failure (a push receiver whose server
+    /// stopped): the stream ends without an error item once what was received is handed
+    /// over.
+    Exhausted,
 }
 
 /// An error a [`Source`] returns, with what the engine should do about it.

@@ -349,7 +349,7 @@ impl SourceError for PushError {
     fn class(&self) -> ErrorClass {
         match self {
             PushError::Answered => ErrorClass::Transient,
-            PushError::Closed => ErrorClass::Fatal,
+            PushError::Closed => ErrorClass::Exhausted,
         }
     }
 }

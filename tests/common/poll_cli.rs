@@ -1,4 +1,5 @@
-//! Runs `examples/poll` as an operator would: a clean environment, pipes, a time limit.
+//! Runs `examples/poll` (and `examples/receive`) as an operator would: a clean environment,
+//! pipes, a time limit.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -9,11 +10,16 @@ use tokio::process::Command;
 
 /// `cargo test` builds the examples next to the test binaries: target/<profile>/examples/poll.
 pub fn poll_binary() -> PathBuf {
+    example_binary("poll")
+}
+
+/// The example `name` as `cargo test` built it.
+pub fn example_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile_dir = exe.parent().and_then(|deps| deps.parent()).unwrap();
     let path = profile_dir
         .join("examples")
-        .join(format!("poll{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} not built (run through cargo test)",
@@ -24,9 +30,14 @@ pub fn poll_binary() -> PathBuf {
 
 /// A command with a clean environment: no real credentials, no real home directory.
 pub fn poll(args: &[&str]) -> Command {
+    example("poll", args)
+}
+
+/// `examples/<name>` with a clean environment, stdin closed, stdout and stderr piped.
+pub fn example(name: &str, args: &[&str]) -> Command {
     let home = std::env::temp_dir().join(format!("vod-events-poll-home-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
-    let mut cmd = Command::new(poll_binary());
+    let mut cmd = Command::new(example_binary(name));
     cmd.args(args)
         .env_clear()
         .env("HOME", &home)
