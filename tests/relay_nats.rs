@@ -356,6 +356,53 @@ async fn a_user_and_password_from_the_environment_authenticate() {
     assert_eq!(fake.stats().confirmed, 3);
 }
 
+/// `receive --to`: a push is answered 200 only once JetStream holds it.
+#[tokio::test]
+async fn receive_relays_a_push_and_answers_200_after_the_publish_ack() {
+    use tokio::io::AsyncBufReadExt;
+    let Some(server) = NatsServer::start("receive") else {
+        return;
+    };
+    let to = server.to("vod");
+    let mut child = common::poll_cli::example(
+        "receive",
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--allow-unsigned",
+            "--to",
+            &to,
+            "--nats-stream",
+            "VOD",
+        ],
+    )
+    .spawn()
+    .unwrap();
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let first = stderr.next_line().await.unwrap().expect("a start line");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split([',', ' ']).next())
+        .unwrap()
+        .to_owned();
+    let body = r#"{"EventType":"FileUploadComplete","EventTime":"2026-01-01T00:00:00Z","VideoId":"nats-1"}"#;
+    let status = reqwest::Client::new()
+        .post(format!("http://{addr}/"))
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status.as_u16(), 200);
+    let js = async_nats::jetstream::new(async_nats::connect(server.url()).await.unwrap());
+    let messages = read_all(&js, "VOD").await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].0, "vod.alibaba-vod.FileUploadComplete");
+    assert_eq!(messages[0].2, body);
+    let _ = child.kill().await;
+}
+
 /// A stream that refuses new messages past 50 (discard policy `new`): poll confirms exactly
 /// the 50 that JetStream acknowledged, never one it refused, however often they come back.
 #[cfg(unix)]
