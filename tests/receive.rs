@@ -260,3 +260,31 @@ async fn sigterm_mid_traffic_prints_everything_it_answered_200() {
         "answered 200 but not printed: {missing:?}"
     );
 }
+
+/// A client that sends its headers one byte at a time and then stalls is cut off (the
+/// header read timeout, 5 s), so slow clients cannot hold connections for ever.
+#[tokio::test]
+async fn a_client_that_stalls_in_its_headers_is_disconnected() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let r = start().await;
+    let addr = r.base.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    for byte in b"POST /vod/cb HTTP/1.1\r\nHost: x\r\n" {
+        socket.write_all(&[*byte]).await.unwrap();
+    }
+    // Never finish the headers: the server must close the connection by itself.
+    let mut rest = Vec::new();
+    // An orderly close or a reset: either way the server let go (no timeout here).
+    let _closed_or_reset =
+        tokio::time::timeout(Duration::from_secs(30), socket.read_to_end(&mut rest))
+            .await
+            .expect("the server closed the stalled connection");
+    let text = String::from_utf8_lossy(&rest);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
+    let (code, printed) = r.stop().await;
+    assert_eq!(code, Some(0));
+    assert!(printed.is_empty());
+}
