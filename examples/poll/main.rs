@@ -334,6 +334,9 @@ async fn run_mns(args: &Args, url: Option<String>) -> Result<(), Failure> {
 fn options(args: &Args, progress: &Arc<Progress>) -> ConsumerOptions {
     ConsumerOptions {
         concurrency: args.concurrency,
+        // A relay waits a round trip for each batch's publish acknowledgements: room for two
+        // print batches lets the receivers keep pulling meanwhile, so the next batch is full.
+        prefetch: args.to.as_ref().map(|_| 2 * PRINT_BATCH),
         metrics: progress.clone(),
         ..ConsumerOptions::default()
     }
