@@ -56,8 +56,11 @@ pub(crate) async fn run<S: Source>(
                 queue.push((token, usable_until, receipt));
                 oldest.get_or_insert_with(Instant::now);
                 // One whose lease ends before the next timed flush goes now, not expired.
-                let urgent = usable_until.saturating_duration_since(Instant::now())
-                    <= opts.ack_flush_interval;
+                // A zero interval sends at once: a timer due now still waits for the timer's
+                // next millisecond tick (push answers took >= 1 ms).
+                let urgent = opts.ack_flush_interval.is_zero()
+                    || usable_until.saturating_duration_since(Instant::now())
+                        <= opts.ack_flush_interval;
                 if flush || urgent || queue.len() >= max {
                     send(&core, &in_flight, &mut tasks, &mut queue, flush || urgent).await;
                     if queue.is_empty() {
