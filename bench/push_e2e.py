@@ -23,7 +23,8 @@ Both with --connections 50 keep-alive connections. The load generator shares the
 cores with the receiver; its own CPU is reported separately.
 
 Reported per scenario (median over rounds): answers/s, receiver CPU µs per request, peak
-RSS, time to the answer p50/p90/p99/max (ms, from the slot when paced), the generator's CPU;
+RSS, time to the answer p50/p90/p99/max (ms, from the slot when paced; service = from the
+send; generator lag = send minus slot, the generator's own lateness), the generator's CPU;
 and per round python ÷ ours CPU per request at the same load.
 """
 
@@ -98,17 +99,17 @@ def wait_for_port(port, proc, timeout=10.0):
     raise RuntimeError(f"receiver not listening on {port} after {timeout} s")
 
 
-def receiver_command(kind, port):
+def receiver_command(kind, port, receive):
     listen = f"127.0.0.1:{port}"
     url = f"http://{listen}/"
     if kind == "ours":
-        return [example("receive"), "--listen", listen, "--alibaba-auth-key", KEY,
+        return [receive, "--listen", listen, "--alibaba-auth-key", KEY,
                 "--callback-url", url]
     return [sys.executable, os.path.join(ROOT, "bench", "peer", "push_receiver.py"),
             "--listen", listen, "--alibaba-auth-key", KEY, "--callback-url", url]
 
 
-def measure(name, kind, requests, rate, connections, threads, round_):
+def measure(name, kind, requests, rate, connections, threads, round_, receive):
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,7 +117,7 @@ def measure(name, kind, requests, rate, connections, threads, round_):
         err_path = os.path.join(tmp, "receiver.err")
         time_path = os.path.join(tmp, "time.txt")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
-            receiver = subprocess.Popen(receiver_command(kind, port), stdout=out, stderr=err,
+            receiver = subprocess.Popen(receiver_command(kind, port, receive), stdout=out, stderr=err,
                                         env=dict(os.environ, RUST_LOG="warn"))
         try:
             wait_for_port(port, receiver)
@@ -190,6 +191,7 @@ def main():
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--only", help="comma-separated scenario names")
     ap.add_argument("--json", help="write all raw results to this file")
+    ap.add_argument("--receive", help="another build's receive binary to measure as ours")
     args = ap.parse_args()
 
     if not args.no_build:
@@ -201,14 +203,17 @@ def main():
     for round_ in range(1, args.repeat + 1):
         for name, kind, requests, rate in todo:
             with Lock(args.lock):
-                r = measure(name, kind, requests, rate, args.connections, args.threads, round_)
+                r = measure(name, kind, requests, rate, args.connections, args.threads, round_,
+                            args.receive or example("receive"))
             results[name].append(r)
             lat = r["latency_ms"]
             print(f"round {round_} {name}: {r['rate']:.0f} req/s, status {r['status']}, "
                   f"errors {r['errors']}, printed {r['printed']}, "
                   f"{r['cpu_us_per_request']:.1f} CPU µs/req ({r['user_s']:.2f} u + "
                   f"{r['sys_s']:.2f} s), {r['rss_mib']:.1f} MiB, p50/p90/p99/max "
-                  f"{lat['p50']:.2f}/{lat['p90']:.2f}/{lat['p99']:.2f}/{lat['max']:.2f} ms, "
+                  f"{lat['p50']:.2f}/{lat['p90']:.2f}/{lat['p99']:.2f}/{lat['max']:.2f} ms "
+                  f"(service p50/p99 {r['service_ms']['p50']:.2f}/{r['service_ms']['p99']:.2f}, "
+                  f"generator lag p99 {r['lag_ms']['p99']:.2f}), "
                   f"load gen {r['load_cpu_us_per_request']:.1f} µs/req, ok={r['ok']}"
                   + (f"\n    {r['receiver_summary']}" if r["receiver_summary"] else ""),
                   file=sys.stderr, flush=True)
@@ -223,9 +228,9 @@ def main():
     print(f"\n{args.requests} requests at {args.rate:.0f}/s (paced), {args.unpaced_requests} "
           f"unpaced, {args.connections} connections, {args.repeat} rounds; medians\n")
     print("| scenario | answers/s | CPU µs / request | user / sys µs | peak RSS MiB "
-          "| p50 / p90 / p99 / max ms | service p99 ms | load gen CPU µs / req "
-          "| all 200, printed = 200s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+          "| p50 / p90 / p99 / max ms | service p50 / p99 ms | generator lag p99 ms "
+          "| load gen CPU µs / req | all 200, printed = 200s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for name, runs in results.items():
         if not runs:
             continue
@@ -236,7 +241,9 @@ def main():
               f"{med(runs, lambda r: r['sys_s'] / r['answered'] * 1e6):.1f} "
               f"| {med(runs, lambda r: r['rss_mib']):.1f} "
               f"| {lat['p50']:.2f} / {lat['p90']:.2f} / {lat['p99']:.2f} / {lat['max']:.2f} "
-              f"| {med(runs, lambda r: r['service_ms']['p99']):.2f} "
+              f"| {med(runs, lambda r: r['service_ms']['p50']):.2f} / "
+              f"{med(runs, lambda r: r['service_ms']['p99']):.2f} "
+              f"| {med(runs, lambda r: r['lag_ms']['p99']):.2f} "
               f"| {med(runs, lambda r: r['load_cpu_us_per_request']):.1f} "
               f"| {'yes' if all(r['ok'] for r in runs) else 'NO'} |")
     for mode in ("paced", "unpaced"):
