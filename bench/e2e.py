@@ -32,7 +32,6 @@ unpaced SDK. The floors bound what any client could reach.
 """
 
 import argparse
-import fcntl
 import json
 import os
 import statistics
@@ -41,18 +40,12 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, Lock, example, target_dir  # noqa: E402,F401
+
 SECRET_ID = "AKIDFAKEVOD0000000000000000000000000"
 SECRET_KEY = "FakeVodSecretKey0000000000000000"
 CEILING = 1600.0
-
-
-def target_dir():
-    return os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-
-
-def example(name):
-    return os.path.join(target_dir(), "release", "examples", name)
 
 
 def build():
@@ -60,25 +53,6 @@ def build():
         ["cargo", "build", "--release", "--example", "poll", "--example", "fake_server",
          "--example", "latency", "--example", "io_floor"],
         cwd=ROOT, check=True)
-
-
-class Lock:
-    """flock(2) on a path, or nothing."""
-
-    def __init__(self, path):
-        self.path = path
-        self.file = None
-
-    def __enter__(self):
-        if self.path:
-            self.file = open(self.path, "a")
-            fcntl.flock(self.file, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        if self.file:
-            fcntl.flock(self.file, fcntl.LOCK_UN)
-            self.file.close()
 
 
 def run_client(name, events, rate_limit, command):

@@ -35,7 +35,6 @@ scenario's. Targets (issue 13): our CPU/event at most 1/30 of the SDK loop's, pe
 """
 
 import argparse
-import fcntl
 import json
 import os
 import statistics
@@ -44,7 +43,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, Lock, example, target_dir  # noqa: E402,F401
+
 ACCESS_KEY_ID = "LTAIFakeMnsAccessKeyId"  # FakeMnsConfig::DEFAULT_ACCESS_KEY_ID
 ACCESS_KEY_SECRET = "FakeMnsAccessKeySecret000000000"  # FakeMnsConfig::DEFAULT_ACCESS_KEY_SECRET
 PEER = os.path.join(ROOT, "bench", "peer", "sdk_mns.py")
@@ -52,38 +53,11 @@ TARGET_RATIO = 30.0
 TARGET_RSS_MIB = 20.0
 
 
-def target_dir():
-    return os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-
-
-def example(name):
-    return os.path.join(target_dir(), "release", "examples", name)
-
-
 def build(lock):
     with Lock(lock):
         subprocess.run(
             ["cargo", "build", "--release", "--example", "poll", "--example", "fake_mns"],
             cwd=ROOT, check=True)
-
-
-class Lock:
-    """flock(2) on a path, or nothing."""
-
-    def __init__(self, path):
-        self.path = path
-        self.file = None
-
-    def __enter__(self):
-        if self.path:
-            self.file = open(self.path, "a")
-            fcntl.flock(self.file, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        if self.file:
-            fcntl.flock(self.file, fcntl.LOCK_UN)
-            self.file.close()
 
 
 def run_client(name, events, command):

@@ -50,7 +50,8 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e import ROOT, SECRET_ID, SECRET_KEY, Lock, example  # noqa: E402
+from common import ROOT, Lock, example  # noqa: E402
+from e2e import SECRET_ID, SECRET_KEY  # noqa: E402
 from mns_e2e import ACCESS_KEY_ID, ACCESS_KEY_SECRET  # noqa: E402
 
 STREAM = "VOD"

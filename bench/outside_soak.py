@@ -29,14 +29,11 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, Lock, example, target_dir  # noqa: E402,F401
+
 SECRET_ID = "AKIDFAKEVOD0000000000000000000000000"
 SECRET_KEY = "FakeVodSecretKey0000000000000000"
-
-
-def example(name):
-    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-    return os.path.join(target, "release", "examples", name)
 
 
 def main():

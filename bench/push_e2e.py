@@ -29,7 +29,6 @@ and per round python ÷ ours CPU per request at the same load.
 """
 
 import argparse
-import fcntl
 import json
 import os
 import re
@@ -41,38 +40,13 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import ROOT, Lock, example, target_dir  # noqa: E402,F401
+
 KEY = "bench-alibaba-auth-key"
 TARGET_CPU_RATIO = 20.0
 TARGET_RSS_MIB = 30.0
 TARGET_P99_MS = 5.0
-
-
-def target_dir():
-    return os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
-
-
-def example(name):
-    return os.path.join(target_dir(), "release", "examples", name)
-
-
-class Lock:
-    """flock(2) on a path, or nothing."""
-
-    def __init__(self, path):
-        self.path = path
-        self.file = None
-
-    def __enter__(self):
-        if self.path:
-            self.file = open(self.path, "a")
-            fcntl.flock(self.file, fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc):
-        if self.file:
-            fcntl.flock(self.file, fcntl.LOCK_UN)
-            self.file.close()
 
 
 def build():
