@@ -93,8 +93,9 @@ const BATCH: usize = 64;
 struct Args {
     listen: SocketAddr,
     callback_url: Option<String>,
-    tencent_key: Option<String>,
-    alibaba_key: Option<String>,
+    /// Kept as secrets so that printing the arguments never shows them.
+    tencent_key: Option<Secret>,
+    alibaba_key: Option<Secret>,
     max_age: Duration,
     allow_unsigned: bool,
     to: Option<String>,
@@ -107,8 +108,8 @@ fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, 
     let mut args = Args {
         listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
         callback_url: None,
-        tencent_key: std::env::var(ENV_TENCENT_KEY).ok(),
-        alibaba_key: std::env::var(ENV_ALIBABA_KEY).ok(),
+        tencent_key: std::env::var(ENV_TENCENT_KEY).ok().map(Secret::from),
+        alibaba_key: std::env::var(ENV_ALIBABA_KEY).ok().map(Secret::from),
         max_age: Duration::from_secs(300),
         allow_unsigned: false,
         to: None,
@@ -138,8 +139,8 @@ fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Option<Args>, 
                     .map_err(|_| format!("--listen takes IP:PORT, not {text:?}"))?;
             }
             "--callback-url" => args.callback_url = Some(value()?),
-            "--tencent-sign-key" => args.tencent_key = Some(value()?),
-            "--alibaba-auth-key" => args.alibaba_key = Some(value()?),
+            "--tencent-sign-key" => args.tencent_key = Some(value()?.into()),
+            "--alibaba-auth-key" => args.alibaba_key = Some(value()?.into()),
             "--max-age" => {
                 let text = value()?;
                 let secs: u64 = text
@@ -219,10 +220,10 @@ async fn run(mut args: Args) -> Result<(), Failure> {
         .window(args.max_age)
         .allow_unsigned(args.allow_unsigned);
     if let Some(key) = &args.tencent_key {
-        builder = builder.tencent_sign_key(key.as_str());
+        builder = builder.tencent_sign_key(key.clone());
     }
     if let Some(key) = &args.alibaba_key {
-        builder = builder.alibaba_auth_key(key.as_str());
+        builder = builder.alibaba_auth_key(key.clone());
     }
     let (router, mut deliveries) = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
     let sink = make_sink(&args).await?;
