@@ -312,3 +312,31 @@ async fn sigterm_deletes_exactly_what_was_printed() {
         "deleted exactly what was printed"
     );
 }
+
+/// Two messages with the same body (a producer that sent one event twice) arrive in one
+/// receive: printed once, both deleted, and poll goes on.
+#[tokio::test]
+async fn the_same_event_twice_in_one_batch_is_printed_once_and_both_are_deleted() {
+    let (fake, url) = fake(quick(Duration::from_secs(30))).await;
+    let body = samples::all()[0].clone();
+    fake.send("vod-callback", body.clone());
+    fake.send("vod-callback", body.clone());
+    fake.push_samples("vod-callback", 5);
+    let out = run(with_fake_credentials(&mut poll(&[
+        "--mns",
+        &url,
+        "--idle-exit",
+        "1",
+    ])))
+    .await;
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(!out.stderr.contains("cannot write"), "{}", out.stderr);
+    assert_eq!(
+        out.stdout.lines().filter(|l| *l == body).count(),
+        1,
+        "{}",
+        out.stdout
+    );
+    assert_eq!(out.stdout.lines().count(), 6);
+    assert_eq!(fake.stats().deleted, 7, "{:?}", fake.stats());
+}

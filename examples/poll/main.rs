@@ -416,9 +416,9 @@ async fn drain<Q: PollQueue>(
     let mut fatal = None;
     let mut sink_failures = 0u64;
     let mut backoff = SinkBackoff::default();
-    // Events of the batch being printed, with their content's hash: handed to the sink
-    // together, then acknowledged for those it took.
-    let mut batch: Vec<(u64, Delivery<Q>)> = Vec::with_capacity(PRINT_BATCH);
+    // Events of the batch being printed: handed to the sink together, then acknowledged for
+    // those it took.
+    let mut batch: Vec<Batched<Q>> = Vec::with_capacity(PRINT_BATCH);
     let reason = loop {
         // Receipts are read when they matter: to know whether the run is done, and before the
         // remembered events pile up (finding a repeat does not need them).
@@ -450,17 +450,18 @@ async fn drain<Q: PollQueue>(
                             let parts = Q::content(delivery.message());
                             let content = pieces(&parts);
                             let hash = quick_hash(content);
-                            let in_batch = batch.iter().any(|(h, d)| {
-                                *h == hash && same_content(pieces(&Q::content(d.message())), content)
+                            let first = batch.iter().position(|b| {
+                                b.repeat_of.is_none()
+                                    && b.hash == hash
+                                    && same_content(pieces(&Q::content(b.delivery.message())), content)
                             });
-                            if in_batch {
+                            if let Some(first) = first {
                                 // The same event twice in one drain (under two handles):
-                                // printed once, both acknowledged (once the first is taken:
-                                // until then this one holds it too).
+                                // printed once, both acknowledged once the first is taken.
                                 ledger.repeats += 1;
                                 drop(parts);
                                 if !args.no_confirm {
-                                    batch.push((hash, delivery));
+                                    batch.push(Batched { hash, delivery, repeat_of: Some(first) });
                                 }
                             } else if !args.no_confirm && ledger.find(hash, content).is_some() {
                                 // Printed already: acknowledge it again (its first
@@ -471,7 +472,7 @@ async fn drain<Q: PollQueue>(
                                 ledger.confirm(hash, delivery);
                             } else if (batch.len() as u64) < room {
                                 drop(parts);
-                                batch.push((hash, delivery));
+                                batch.push(Batched { hash, delivery, repeat_of: None });
                             } else {
                                 // Over --max-events: not printed, so not acknowledged.
                                 drop(parts);
@@ -490,21 +491,27 @@ async fn drain<Q: PollQueue>(
                 }
                 if !batch.is_empty() {
                     last_event = Instant::now();
-                    let taken = hand_over::<Q>(sink, &batch, args.format).await;
+                    let mut results = hand_over::<Q>(sink, &batch, args.format).await;
                     let mut failed = None;
-                    for ((hash, delivery), result) in batch.drain(..).zip(taken) {
-                        match result {
-                            Ok((_, first)) => {
-                                if first {
-                                    ledger.distinct += 1;
-                                }
-                                if !args.no_confirm {
-                                    ledger.confirm(hash, delivery);
-                                }
+                    // A repeat stands or falls with its first copy.
+                    let ok: Vec<bool> = (0..batch.len())
+                        .map(|i| {
+                            let first = batch[i].repeat_of.unwrap_or(i);
+                            matches!(results[first], Some(Ok(_)))
+                        })
+                        .collect();
+                    for (i, b) in batch.drain(..).enumerate() {
+                        if ok[i] {
+                            if b.repeat_of.is_none() {
+                                ledger.distinct += 1;
                             }
+                            if !args.no_confirm {
+                                ledger.confirm(b.hash, b.delivery);
+                            }
+                        } else {
                             // Not taken: not acknowledged, so the source offers it again.
-                            Err(e) => {
-                                sink_failures += 1;
+                            sink_failures += 1;
+                            if let Some(Err(e)) = results[i].take() {
                                 failed.get_or_insert(e);
                             }
                         }
@@ -564,34 +571,26 @@ async fn drain<Q: PollQueue>(
     }
 }
 
-/// Hands a batch to the sink: each event once (a repeat inside the batch rides on its first
-/// copy). Answers per delivery: taken or not, and whether it is the first copy.
+/// An event of the batch being printed: its content's hash, and, for a repeat of an event
+/// earlier in the same batch, where that first copy is.
+struct Batched<Q: PollQueue> {
+    hash: u64,
+    delivery: Delivery<Q>,
+    repeat_of: Option<usize>,
+}
+
+/// Hands the batch's first copies to the sink; answers in batch order, `None` for a repeat
+/// (it was not sent: its first copy's result is its own).
 async fn hand_over<Q: PollQueue>(
     sink: &dyn Sink,
-    batch: &[(u64, Delivery<Q>)],
+    batch: &[Batched<Q>],
     format: Format,
-) -> Vec<Result<(Stored, bool), SinkError>> {
-    // Index into `outgoing` of each delivery's first copy.
-    let mut first_of = Vec::with_capacity(batch.len());
-    let mut firsts: Vec<usize> = Vec::with_capacity(batch.len());
-    for (i, (hash, delivery)) in batch.iter().enumerate() {
-        let content = Q::content(delivery.message());
-        let earlier = firsts.iter().position(|&j| {
-            batch[j].0 == *hash
-                && same_content(pieces(&Q::content(batch[j].1.message())), pieces(&content))
-        });
-        match earlier {
-            Some(k) => first_of.push((k, false)),
-            None => {
-                first_of.push((firsts.len(), true));
-                firsts.push(i);
-            }
-        }
-    }
+) -> Vec<Option<Result<Stored, SinkError>>> {
+    let firsts: Vec<&Batched<Q>> = batch.iter().filter(|b| b.repeat_of.is_none()).collect();
     let outgoing: Vec<Outgoing<'_>> = firsts
         .iter()
-        .map(|&i| {
-            let message = batch[i].1.message();
+        .map(|b| {
+            let message = b.delivery.message();
             match format {
                 Format::Jsonl => Outgoing::new(Q::event(message)),
                 Format::Text => Outgoing::with_payload(
@@ -601,27 +600,18 @@ async fn hand_over<Q: PollQueue>(
             }
         })
         .collect();
-    let mut results: Vec<Option<Result<Stored, SinkError>>> = sink
-        .send_batch(&outgoing)
-        .await
-        .into_iter()
-        .map(Some)
-        .collect();
-    first_of
-        .into_iter()
-        .map(|(k, first)| {
-            let result = if first {
-                results.get_mut(k).and_then(Option::take)
-            } else {
-                // A repeat is as taken as its first copy.
-                results.get(k).and_then(|r| match r {
-                    Some(Ok(stored)) => Some(Ok(*stored)),
-                    _ => None,
-                })
-            };
-            result
-                .unwrap_or_else(|| Err(SinkError::Write(io::ErrorKind::Other.into())))
-                .map(|stored| (stored, first))
+    let mut sent = sink.send_batch(&outgoing).await.into_iter();
+    batch
+        .iter()
+        .map(|b| match b.repeat_of {
+            None => Some(sent.next().unwrap_or_else(|| {
+                // A sink that answers fewer results than events: what it did not answer for
+                // was not taken.
+                Err(SinkError::Write(io::Error::other(
+                    "the sink gave no result",
+                )))
+            })),
+            Some(_) => None,
         })
         .collect()
 }
