@@ -409,12 +409,12 @@ impl Sink for JetStreamSink {
                 Vec::with_capacity(batch.len());
             for event in batch {
                 let sent = match self.message(event) {
-                    Ok((subject, message)) => self
-                        .js
-                        .send_publish(subject.clone(), message)
-                        .await
-                        .map(|ack| (subject.clone(), ack))
-                        .map_err(|e| publish_error(subject, e)),
+                    Ok((subject, message)) => {
+                        match self.js.send_publish(subject.clone(), message).await {
+                            Ok(ack) => Ok((subject, ack)),
+                            Err(e) => Err(publish_error(subject, e)),
+                        }
+                    }
                     Err(e) => Err(e),
                 };
                 pending.push(sent);
