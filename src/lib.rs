@@ -66,6 +66,7 @@
 
 pub mod alibaba;
 pub mod consumer;
+pub mod credentials;
 pub mod event;
 #[cfg(feature = "fake")]
 mod fake;

@@ -31,7 +31,7 @@ use vod_events::tencent::credentials::{
     DefaultChain, ENV_CREDENTIALS_FILE, ENV_SECRET_ID, ENV_SECRET_KEY,
 };
 use vod_events::tencent::fake::{samples, FakeConfig, FakeVod};
-use vod_events::tencent::{Client, Credentials, CredentialsError, ProvideCredentials};
+use vod_events::tencent::{Client, Credentials, CredentialsError};
 
 use args::{parse_args, Args, Format, Queue};
 use ledger::{pieces, quick_hash, same_content, Ledger};
@@ -193,6 +193,21 @@ enum Failure {
     Api(String),
 }
 
+/// What exit a credentials problem at start-up gets: none configured is a usage error with
+/// `none_found` saying how to configure them (exit 2), so is a broken source; a source that
+/// did not answer (a metadata service or STS failing) is fatal (exit 1).
+fn credentials_failure(e: CredentialsError, none_found: impl FnOnce() -> String) -> Failure {
+    if let CredentialsError::NoneFound { tried, .. } = &e {
+        Failure::Usage(format!("{} (tried: {tried})", none_found()))
+    } else if e.is_not_configured() {
+        Failure::Usage(format!("{} ({e})", none_found()))
+    } else if e.is_retryable() {
+        Failure::Api(format!("credentials: {e}"))
+    } else {
+        Failure::Usage(format!("credentials: {e}"))
+    }
+}
+
 async fn run_tencent(args: &Args) -> Result<(), Failure> {
     // The demo server must outlive the stream; it is dropped at the end of this function.
     let mut demo = None;
@@ -220,19 +235,7 @@ async fn run_tencent(args: &Args) -> Result<(), Failure> {
             ));
         demo = Some(fake);
     } else {
-        // Resolve credentials up front so a missing key is a one-line usage error, not a
-        // fatal API error after the first request.
-        let chain = DefaultChain::new();
-        let creds = chain.provide().await.map_err(|e| {
-            Failure::Usage(if e.is_not_configured() || matches!(e, CredentialsError::NoneFound { .. }) {
-                format!(
-                    "no credentials: set {ENV_SECRET_ID} and {ENV_SECRET_KEY}, or put secret_id and secret_key under [default] in ~/.tencentcloud/credentials (or the file named by {ENV_CREDENTIALS_FILE})"
-                )
-            } else {
-                format!("credentials: {e}")
-            })
-        })?;
-        builder = builder.credentials(creds);
+        builder = builder.credentials(DefaultChain::new());
         if let Some(endpoint) = &args.endpoint {
             builder = builder.endpoint(endpoint.clone());
         }
@@ -244,6 +247,15 @@ async fn run_tencent(args: &Args) -> Result<(), Failure> {
         builder = builder.event_action_rate(rate);
     }
     let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
+    // Resolved up front so a missing key is a one-line usage error, not a fatal API error
+    // after the first request. The client keeps them and refreshes temporary ones.
+    client.load_credentials().await.map_err(|e| {
+        credentials_failure(e, || {
+            format!(
+                "no credentials: set {ENV_SECRET_ID} and {ENV_SECRET_KEY}, or put secret_id and secret_key under [default] in ~/.tencentcloud/credentials (or the file named by {ENV_CREDENTIALS_FILE})"
+            )
+        })
+    })?;
     say!(
         "poll: endpoint {} sub-app {} concurrency {}{}{}",
         client.endpoint(),
@@ -270,21 +282,7 @@ async fn run_mns(args: &Args, url: Option<String>) -> Result<(), Failure> {
     let mut demo = None;
     let mut max_events = args.max_events;
     let (url, credentials) = match url {
-        Some(url) => {
-            use alibaba::credentials::ProvideCredentials as _;
-            let chain = alibaba::credentials::DefaultChain::new();
-            let creds = chain.provide().await.map_err(|e| {
-                use alibaba::credentials::{ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_CREDENTIALS_FILE};
-                Failure::Usage(if e.is_not_configured() {
-                    format!(
-                        "no Alibaba Cloud credentials: set {ENV_ACCESS_KEY_ID} and {ENV_ACCESS_KEY_SECRET}, or put type = access_key, access_key_id and access_key_secret under [default] in ~/.alibabacloud/credentials (or the file named by {ENV_CREDENTIALS_FILE})"
-                    )
-                } else {
-                    format!("Alibaba Cloud credentials: {e}")
-                })
-            })?;
-            (url, creds)
-        }
+        Some(url) => (url, alibaba::credentials::DefaultChain::new()),
         None => {
             // Short holds so the demo ends promptly once the queue is empty.
             let fake = FakeMns::start(FakeMnsConfig {
@@ -304,7 +302,12 @@ async fn run_mns(args: &Args, url: Option<String>) -> Result<(), Failure> {
             max_events = Some(max_events.map_or(count as u64, |m| m.min(count as u64)));
             let url = fake.queue_url(queue);
             demo = Some(fake);
-            (url, FakeMns::credentials())
+            (
+                url,
+                alibaba::credentials::DefaultChain::from_providers(vec![Arc::new(
+                    FakeMns::credentials(),
+                )]),
+            )
         }
     };
     let client = MnsClient::builder(url)
@@ -312,6 +315,14 @@ async fn run_mns(args: &Args, url: Option<String>) -> Result<(), Failure> {
         .wait(MNS_WAIT)
         .build()
         .map_err(|e| Failure::Usage(e.to_string()))?;
+    client.load_credentials().await.map_err(|e| {
+        use alibaba::credentials::{ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_CREDENTIALS_FILE};
+        credentials_failure(e, || {
+            format!(
+                "no Alibaba Cloud credentials: set {ENV_ACCESS_KEY_ID} and {ENV_ACCESS_KEY_SECRET}, or put type = access_key, access_key_id and access_key_secret under [default] in ~/.alibabacloud/credentials (or the file named by {ENV_CREDENTIALS_FILE})"
+            )
+        })
+    })?;
     say!(
         "poll: MNS queue {} concurrency {}{}{}",
         client.queue_url_for_display(),

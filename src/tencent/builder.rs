@@ -4,8 +4,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::credentials::CredentialsCache;
 use reqwest::header::HeaderValue;
-use tokio::sync::OnceCell;
 
 use crate::tencent::client::{
     Client, Clock, Inner, PerAction, SystemClock, DEFAULT_CONNECT_TIMEOUT, DEFAULT_ENDPOINT,
@@ -267,7 +267,7 @@ impl ClientBuilder {
                 credentials: self
                     .credentials
                     .unwrap_or_else(|| Arc::new(DefaultChain::new())),
-                resolved: OnceCell::new(),
+                resolved: CredentialsCache::new(),
                 region,
                 language,
                 sub_app_id: self.sub_app_id,

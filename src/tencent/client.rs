@@ -7,16 +7,16 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::header::{HeaderValue, CONTENT_TYPE, HOST};
-use tokio::sync::OnceCell;
 use tokio::time::Instant;
 use tracing::{field, Instrument};
 
+use crate::credentials::CredentialsCache;
 use crate::tencent::api::{
     Action, ApiResponse, ConfirmEvents, ConfirmEventsResponse, DescribeEventConfig,
     DescribeEventConfigResponse, DescribeEventsState, DescribeEventsStateResponse,
     ModifyEventConfig, ModifyEventConfigResponse, PullEvents, PullEventsResponse, API_VERSION,
 };
-use crate::tencent::credentials::{Credentials, ProvideCredentials};
+use crate::tencent::credentials::{Credentials, CredentialsError, ProvideCredentials, Secret};
 use crate::tencent::error::{body_snippet, Error};
 use crate::tencent::sign::{sign_with_key, signing_key, utc_date, SigningInput};
 use crate::transport::clock::ClockSkew;
@@ -74,7 +74,7 @@ pub(super) struct Inner {
     pub(super) host: HeaderValue,
     pub(super) host_text: String,
     pub(super) credentials: Arc<dyn ProvideCredentials>,
-    pub(super) resolved: OnceCell<Credentials>,
+    pub(super) resolved: CredentialsCache<Credentials>,
     pub(super) region: Option<HeaderValue>,
     pub(super) language: Option<HeaderValue>,
     pub(super) sub_app_id: Option<u64>,
@@ -87,9 +87,9 @@ pub(super) struct Inner {
     pub(super) skew: ClockSkew,
     pub(super) pacers: PerAction<Pacer>,
     pub(super) rng: Mutex<fastrand::Rng>,
-    /// The TC3 signing key of the last UTC day signed for (day number, key): derived once a
-    /// day instead of on every request. The resolved credentials never change.
-    pub(super) signing_key: Mutex<Option<(i64, [u8; 32])>>,
+    /// The TC3 signing key of the last UTC day and credentials signed with: derived once a
+    /// day instead of on every request, and again when refreshed credentials arrive.
+    pub(super) signing_key: Mutex<Option<SigningKey>>,
 }
 
 /// One of a thing for each of the two event actions, and one for the others. Pacing follows
@@ -138,6 +138,14 @@ impl fmt::Debug for Client {
             .field("clock_skew_secs", &i.skew.offset_secs())
             .finish_non_exhaustive()
     }
+}
+
+/// A derived TC3 key, valid for one UTC day and one SecretId/SecretKey pair.
+pub(super) struct SigningKey {
+    day: i64,
+    secret_id: String,
+    secret_key: Secret,
+    key: [u8; 32],
 }
 
 /// One failed attempt, with what the retry loop needs beyond the error.
@@ -244,6 +252,7 @@ impl Client {
         let inner = &self.inner;
         let mut attempt: u32 = 1;
         let mut resigned_for_skew = false;
+        let mut resigned_for_token = false;
         // What the retry now in flight cost the budget (refunded if it succeeds).
         let mut retry_cost: Option<u32> = None;
         loop {
@@ -292,6 +301,15 @@ impl Client {
                             continue;
                         }
                     }
+                    // A refused session token was dropped from the cache by the attempt:
+                    // sign again at once with fresh credentials, once per call.
+                    if error.is_token_refused() && !resigned_for_token {
+                        resigned_for_token = true;
+                        tracing::info!(
+                            "session token refused; signing again with refreshed credentials"
+                        );
+                        continue;
+                    }
                     let remaining = deadline.map(|d| d.saturating_duration_since(Instant::now()));
                     let random = lock(&inner.rng).f64();
                     let mut decision = inner.retry.decide(attempt, &error, random, remaining);
@@ -328,14 +346,19 @@ impl Client {
         self.inner.skew.server_now_unix(self.inner.clock.now())
     }
 
-    async fn credentials(&self) -> Result<&Credentials, Error> {
-        // Resolved once and cached: the default chain reads files, which must not happen
-        // on every request. A failed resolution is not cached, so a fix is picked up.
-        self.inner
+    /// Resolves the credentials now instead of at the first call, so a missing key or an
+    /// unreachable instance role shows at start-up. They are kept, and refreshed ahead of
+    /// their expiry, for the calls that follow.
+    pub async fn load_credentials(&self) -> Result<(), CredentialsError> {
+        self.credentials().await.map(drop)
+    }
+
+    async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        let inner = &self.inner;
+        inner
             .resolved
-            .get_or_try_init(|| self.inner.credentials.provide())
+            .get(|| inner.clock.now(), || inner.credentials.provide())
             .await
-            .map_err(Error::from)
     }
 
     async fn attempt<A: Action>(
@@ -344,17 +367,28 @@ impl Client {
         timeout: Duration,
     ) -> Result<A::Response, Failure> {
         let inner = &self.inner;
-        let creds = self.credentials().await?;
+        let creds = self.credentials().await.map_err(Error::from)?;
         let timestamp = self.now_unix();
         let day = timestamp.div_euclid(86_400);
         let key = {
             let mut cached = lock(&inner.signing_key);
-            match *cached {
-                Some((d, key)) if d == day => key,
+            match &*cached {
+                Some(k)
+                    if k.day == day
+                        && k.secret_id == creds.secret_id()
+                        && k.secret_key == *creds.secret_key() =>
+                {
+                    k.key
+                }
                 _ => {
                     let key =
                         signing_key(creds.secret_key().expose(), &utc_date(timestamp), SERVICE);
-                    *cached = Some((day, key));
+                    *cached = Some(SigningKey {
+                        day,
+                        secret_id: creds.secret_id().to_owned(),
+                        secret_key: creds.secret_key().clone(),
+                        key,
+                    });
                     key
                 }
             }
@@ -440,7 +474,12 @@ impl Client {
                 body_snippet: body_snippet(&buf),
             }));
         }
-        decode_response::<A>(&buf).map_err(fail)
+        decode_response::<A>(&buf).map_err(|error| {
+            if error.is_token_refused() {
+                inner.resolved.invalidate(&creds);
+            }
+            fail(error)
+        })
     }
 
     /// `PullEvents` for the client's default `SubAppId`: up to 16 events, after a long

@@ -143,9 +143,9 @@ impl Error {
             Error::Api { code, .. } => is_retryable_code(code),
             Error::HttpStatus { status, .. } => *status >= 500 || *status == 429,
             Error::Transport { .. } | Error::Timeout { .. } | Error::Decode { .. } => true,
+            Error::Credentials(e) => e.is_retryable(),
             Error::BodyTooLarge { .. }
             | Error::Redirected { .. }
-            | Error::Credentials(_)
             | Error::Config(_)
             | Error::InvalidRequest { .. }
             | Error::UndecodableEvent(_) => false,
@@ -164,6 +164,13 @@ impl Error {
             if code.starts_with("AuthFailure") || code.starts_with("UnauthorizedOperation"))
     }
 
+    /// Whether the service refused the session token of temporary credentials
+    /// (`AuthFailure.TokenFailure`: expired, or revoked when an instance role rotated it).
+    /// The client drops its cached credentials on this and signs once more with fresh ones.
+    pub fn is_token_refused(&self) -> bool {
+        self.code() == Some("AuthFailure.TokenFailure")
+    }
+
     /// Whether the timestamp was outside the service's ±5 minute window (`AuthFailure.SignatureExpire`).
     pub fn is_signature_expired(&self) -> bool {
         self.code() == Some("AuthFailure.SignatureExpire")
@@ -174,7 +181,8 @@ impl Error {
     /// enabled for the account.
     pub fn is_fatal(&self) -> bool {
         match self {
-            Error::Credentials(_) | Error::Config(_) | Error::Redirected { .. } => true,
+            Error::Credentials(e) => !e.is_retryable(),
+            Error::Config(_) | Error::Redirected { .. } => true,
             Error::Api { code, .. } => {
                 self.is_auth()
                     || code == "FailedOperation.InvalidVodUser"

@@ -13,6 +13,7 @@ use crate::alibaba::credentials::{Credentials, ProvideCredentials};
 use crate::alibaba::mns::error::{body_snippet, Error};
 use crate::alibaba::mns::sign::encode_component;
 use crate::alibaba::mns::xml::{self, DeleteFailure, ReceivedMessage, VisibilityChanged};
+use crate::credentials::CredentialsCache;
 use crate::transport::clock::{Clock, ClockSkew};
 use crate::transport::http::origin_for_display;
 use crate::transport::{RetryBudget, RetryPolicy};
@@ -35,8 +36,6 @@ pub const LONG_POLL_GRACE: Duration = Duration::from_secs(10);
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// Answers larger than this are refused (16 messages of 64 KiB, XML-escaped, fit well).
 pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
-/// Credentials that expire within this are resolved again before the next request.
-const CREDENTIALS_REFRESH_AHEAD: Duration = Duration::from_secs(120);
 
 /// A client of one MNS queue. Cheap to clone: clones share the connection pool, the
 /// credentials, the retry budgets and the learned clock offset.
@@ -51,7 +50,7 @@ struct Inner {
     /// `/queues/<name>`, percent-encoded as sent.
     queue_path: String,
     credentials: Arc<dyn ProvideCredentials>,
-    resolved: tokio::sync::Mutex<Option<Credentials>>,
+    resolved: CredentialsCache<Credentials>,
     wait: Duration,
     request_timeout: Duration,
     max_response_bytes: usize,
@@ -175,6 +174,15 @@ impl MnsClient {
     /// The learned offset of MNS's clock from ours, in seconds (server minus local).
     pub fn clock_skew_secs(&self) -> i64 {
         self.inner.skew.offset_secs()
+    }
+
+    /// Resolves the credentials now instead of at the first request, so a missing key or an
+    /// unreachable instance role shows at start-up. They are kept, and refreshed ahead of
+    /// their expiry, for the requests that follow.
+    pub async fn load_credentials(
+        &self,
+    ) -> Result<(), crate::alibaba::credentials::CredentialsError> {
+        self.credentials().await.map(drop)
     }
 
     /// BatchReceiveMessage: up to `max` (1 to 16) messages, after a long poll of the

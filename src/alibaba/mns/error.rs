@@ -162,6 +162,7 @@ impl Error {
             }
             Error::HttpStatus { status, .. } => *status >= 500 || *status == 429,
             Error::Transport { .. } | Error::Timeout { .. } | Error::Decode { .. } => true,
+            Error::Credentials(e) => e.is_retryable(),
             _ => false,
         }
     }
@@ -174,6 +175,13 @@ impl Error {
     /// Whether the error is about who is calling: key, signature, token or permission.
     pub fn is_auth(&self) -> bool {
         self.code().is_some_and(|c| AUTH_CODES.contains(&c))
+    }
+
+    /// Whether MNS refused the security token of temporary credentials (expired, or revoked
+    /// when an instance role rotated it). The client drops its cached credentials on this and
+    /// signs once more with fresh ones.
+    pub fn is_token_refused(&self) -> bool {
+        self.code().is_some_and(is_token_refused_code)
     }
 
     /// Whether the request was refused for its time: more than 15 min from MNS's clock.
@@ -192,7 +200,8 @@ impl Error {
     /// configuration, authentication, a queue that does not exist, a redirect.
     pub fn is_fatal(&self) -> bool {
         match self {
-            Error::Credentials(_) | Error::Config(_) | Error::Redirected { .. } => true,
+            Error::Credentials(e) => !e.is_retryable(),
+            Error::Config(_) | Error::Redirected { .. } => true,
             Error::Api { code, .. } => self.is_auth() || code == "QueueNotExist",
             _ => false,
         }
@@ -229,6 +238,11 @@ impl SourceError for Error {
 pub(crate) fn body_snippet(body: &[u8]) -> String {
     let end = body.len().min(200);
     String::from_utf8_lossy(&body[..end]).into_owned()
+}
+
+/// Whether an MNS error code says the security token is no longer good.
+pub(crate) fn is_token_refused_code(code: &str) -> bool {
+    code.starts_with("InvalidSecurityToken") || code.starts_with("SecurityTokenExpired")
 }
 
 #[cfg(test)]

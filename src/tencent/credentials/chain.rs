@@ -6,6 +6,10 @@ use futures::future::BoxFuture;
 
 use super::{Credentials, CredentialsError, Env, EnvProvider, ProfileProvider, ProvideCredentials};
 
+/// What [`CredentialsError::NoneFound`] says to do when no source is configured. The variable
+/// names are spelled out (`concat!` takes literals only); a unit test checks they match.
+pub const NONE_FOUND_HINT: &str = "no Tencent Cloud credentials found: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, or write secret_id and secret_key under [default] in ~/.tencentcloud/credentials";
+
 /// Tries providers in order, moving on only when one is not configured.
 #[derive(Debug, Clone)]
 pub struct DefaultChain {
@@ -42,19 +46,10 @@ impl Default for DefaultChain {
 
 impl ProvideCredentials for DefaultChain {
     fn provide(&self) -> BoxFuture<'_, Result<Credentials, CredentialsError>> {
-        Box::pin(async move {
-            let mut tried = Vec::new();
-            for provider in &self.providers {
-                match provider.provide().await {
-                    Ok(c) => return Ok(c),
-                    Err(e) if e.is_not_configured() => tried.push(e.to_string()),
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(CredentialsError::NoneFound {
-                tried: tried.join("; "),
-            })
-        })
+        Box::pin(crate::credentials::first_configured(
+            self.providers.iter().map(|p| p.provide()),
+            NONE_FOUND_HINT,
+        ))
     }
 }
 
@@ -116,6 +111,9 @@ mod tests {
         ]);
         let err = block(chain.provide()).unwrap_err();
         let text = err.to_string();
+        assert!(
+            NONE_FOUND_HINT.contains(ENV_SECRET_ID) && NONE_FOUND_HINT.contains(ENV_SECRET_KEY)
+        );
         assert!(
             text.contains(ENV_SECRET_ID)
                 && text.contains(ENV_SECRET_KEY)

@@ -1,17 +1,17 @@
-//! [`ProfileProvider`]: credentials from an INI profile file, and the parser for it.
+//! [`ProfileProvider`]: credentials from an INI profile file, read as the official CLI reads
+//! it (any case of keys, `=` or `:`, comments, quotes).
 
 use std::path::{Path, PathBuf};
 
 use futures::future::BoxFuture;
 
 use super::{Credentials, CredentialsError, Env, ProvideCredentials};
+use crate::credentials::{ini_value, load_ini, read_small_file};
 
 /// Environment variable naming a credentials file, tried before `~/.tencentcloud/credentials`.
 pub const ENV_CREDENTIALS_FILE: &str = "TENCENTCLOUD_CREDENTIALS_FILE";
 /// The system-wide credentials file, tried last.
 pub const SYSTEM_CREDENTIALS_FILE: &str = "/etc/tencentcloud/credentials";
-/// Credentials files larger than this are refused rather than read into memory.
-pub const MAX_CREDENTIALS_FILE_BYTES: u64 = 64 * 1024;
 
 /// Credentials from an INI profile file: `TENCENTCLOUD_CREDENTIALS_FILE` if set, else
 /// `~/.tencentcloud/credentials`, else `/etc/tencentcloud/credentials`; section `[default]`
@@ -87,81 +87,38 @@ impl ProvideCredentials for ProfileProvider {
     }
 }
 
-fn read_small_file(path: &Path) -> std::io::Result<String> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let mut text = String::new();
-    // Read one byte past the limit so an oversized file is detected without reading it all.
-    file.take(MAX_CREDENTIALS_FILE_BYTES + 1)
-        .read_to_string(&mut text)?;
-    if text.len() as u64 > MAX_CREDENTIALS_FILE_BYTES {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {MAX_CREDENTIALS_FILE_BYTES} bytes"),
-        ));
-    }
-    Ok(text)
-}
-
-/// Parses the INI profile format. Errors name the file and line, never a value.
+/// Reads one section of the INI text. Errors name the file, keys and sections, never a value.
 fn parse_profile(text: &str, profile: &str, path: &Path) -> Result<Credentials, CredentialsError> {
     let invalid = |reason: String| CredentialsError::Invalid {
         provider: "profile file",
         reason: format!("{}: {reason}", path.display()),
     };
-    let mut section: Option<&str> = None;
-    let mut found_section = false;
-    let (mut id, mut key, mut token) = (None, None, None);
-    for (n, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-            continue;
-        }
-        if let Some(rest) = line.strip_prefix('[') {
-            let name = rest
-                .strip_suffix(']')
-                .ok_or_else(|| invalid(format!("line {}: unterminated section header", n + 1)))?;
-            section = Some(name.trim());
-            found_section |= name.trim() == profile;
-            continue;
-        }
-        let (k, v) = line
-            .split_once('=')
-            .ok_or_else(|| invalid(format!("line {}: expected `key = value`", n + 1)))?;
-        if section != Some(profile) {
-            continue;
-        }
-        let v = v.trim().to_owned();
-        match k.trim() {
-            "secret_id" => id = Some(v),
-            "secret_key" => key = Some(v),
-            "token" | "session_token" => token = Some(v),
-            _ => {}
-        }
-    }
-    if !found_section {
-        return Err(invalid(format!("no [{profile}] section")));
-    }
-    let id = id.filter(|v| !v.is_empty());
-    let key = key.filter(|v| !v.is_empty());
-    match (id, key) {
-        (Some(id), Some(key)) => {
-            let c = Credentials::new(id, key);
-            Ok(match token.filter(|t| !t.is_empty()) {
-                Some(t) => c.with_token(t),
-                None => c,
-            })
-        }
-        _ => Err(invalid(format!(
+    let ini = load_ini(text).map_err(invalid)?;
+    let section = ini
+        .section(Some(profile))
+        .ok_or_else(|| invalid(format!("no [{profile}] section")))?;
+    let (Some(id), Some(key)) = (
+        ini_value(section, "secret_id"),
+        ini_value(section, "secret_key"),
+    ) else {
+        return Err(invalid(format!(
             "[{profile}] needs both secret_id and secret_key"
-        ))),
-    }
+        )));
+    };
+    let credentials = Credentials::new(id, key);
+    Ok(
+        match ini_value(section, "token").or_else(|| ini_value(section, "session_token")) {
+            Some(token) => credentials.with_token(token),
+            None => credentials,
+        },
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::tencent::credentials::test_support::{block, nowhere, temp_dir};
+    use crate::tencent::credentials::MAX_CREDENTIALS_FILE_BYTES;
 
     #[test]
     fn profile_file_from_home() {
@@ -180,6 +137,26 @@ mod tests {
             ("AKIDhome", "homekey")
         );
         assert!(c.token().is_none());
+    }
+
+    #[test]
+    fn keys_are_read_as_the_official_cli_reads_them() {
+        let dir = temp_dir("cli-style");
+        let file = dir.join("creds");
+        std::fs::write(
+            &file,
+            "; written by tccli\n[default]\nSecret_Id: AKIDcli\nSECRET_KEY = \"key=with\\backslash\"\nToken = 'tok'\n",
+        )
+        .unwrap();
+        let p = ProfileProvider::new(Env::from_pairs([(
+            ENV_CREDENTIALS_FILE,
+            file.to_str().unwrap(),
+        )]))
+        .with_system_file(nowhere());
+        let c = block(p.provide()).unwrap();
+        assert_eq!(c.secret_id(), "AKIDcli");
+        assert_eq!(c.secret_key().expose(), "key=with\\backslash");
+        assert_eq!(c.token().map(|t| t.expose()), Some("tok"));
     }
 
     #[test]
@@ -223,7 +200,7 @@ mod tests {
         )]));
         let err = block(p.provide()).unwrap_err();
         assert!(matches!(err, CredentialsError::Invalid { .. }));
-        assert!(err.to_string().contains("line 3"), "{err}");
+        assert!(err.to_string().contains("not an INI file"), "{err}");
         std::fs::write(&file, "[default]\nsecret_id = AKIDx\n").unwrap();
         let err = block(p.provide()).unwrap_err();
         assert!(

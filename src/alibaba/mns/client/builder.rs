@@ -184,7 +184,7 @@ impl MnsClientBuilder {
                 credentials: self
                     .credentials
                     .unwrap_or_else(|| Arc::new(DefaultChain::new())),
-                resolved: tokio::sync::Mutex::new(None),
+                resolved: crate::credentials::CredentialsCache::new(),
                 wait: self.wait,
                 request_timeout: self.request_timeout,
                 max_response_bytes: self.max_response_bytes,

@@ -9,8 +9,9 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, DATE, USER_AGENT
 use tokio::time::Instant;
 use tracing::Instrument;
 
-use super::{Failure, MnsClient, Op, Reply, Sent, CONTENT_TYPE_XML, CREDENTIALS_REFRESH_AHEAD};
-use crate::alibaba::credentials::Credentials;
+use super::{Failure, MnsClient, Op, Reply, Sent, CONTENT_TYPE_XML};
+use crate::alibaba::credentials::{Credentials, CredentialsError};
+use crate::alibaba::mns::error::is_token_refused_code;
 use crate::alibaba::mns::error::{body_snippet, Error};
 use crate::alibaba::mns::sign::{http_date, sign, SigningInput, MNS_VERSION};
 use crate::alibaba::mns::xml;
@@ -43,6 +44,7 @@ impl MnsClient {
         };
         let mut attempt: u32 = 1;
         let mut resigned_for_skew = false;
+        let mut resigned_for_token = false;
         let mut retry_cost: Option<u32> = None;
         let mut lost_before = false;
         loop {
@@ -83,6 +85,15 @@ impl MnsClient {
                             continue;
                         }
                     }
+                    // A refused security token was dropped from the cache by the attempt:
+                    // sign again at once with fresh credentials, once per call.
+                    if error.is_token_refused() && !resigned_for_token {
+                        resigned_for_token = true;
+                        tracing::info!(
+                            "security token refused; signing again with refreshed credentials"
+                        );
+                        continue;
+                    }
                     // The request may have been applied without its answer reaching us.
                     lost_before |= matches!(
                         error,
@@ -116,23 +127,14 @@ impl MnsClient {
         }
     }
 
-    /// Credentials, resolved once and again shortly before they expire; one resolution in
-    /// flight at a time. A failed resolution is not kept, so a fix is picked up.
-    async fn credentials(&self) -> Result<Credentials, Error> {
-        let mut cached = self.inner.resolved.lock().await;
-        let now = self.inner.clock.now();
-        let fresh = |c: &Credentials| {
-            c.expiration()
-                .is_none_or(|at| at > now + CREDENTIALS_REFRESH_AHEAD)
-        };
-        match cached.as_ref() {
-            Some(c) if fresh(c) => Ok(c.clone()),
-            _ => {
-                let c = self.inner.credentials.provide().await?;
-                *cached = Some(c.clone());
-                Ok(c)
-            }
-        }
+    /// Credentials from the cache, which resolves them on first use and refreshes temporary
+    /// ones ahead of their expiry, one refresh at a time.
+    pub(super) async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+        let inner = &self.inner;
+        inner
+            .resolved
+            .get(|| inner.clock.now(), || inner.credentials.provide())
+            .await
     }
 
     pub(super) fn sent_now(&self, at: Instant, wall: SystemTime) -> Sent {
@@ -157,7 +159,7 @@ impl MnsClient {
 
     async fn attempt(&self, op: &Op, timeout: Duration) -> Result<Reply, Failure> {
         let inner = &self.inner;
-        let creds = self.credentials().await?;
+        let creds = self.credentials().await.map_err(Error::from)?;
         let wall = inner.clock.now();
         let server_secs = inner.skew.server_now_unix(wall);
         let date = http_date(UNIX_EPOCH + Duration::from_secs(server_secs.max(0) as u64));
@@ -277,6 +279,9 @@ impl MnsClient {
                         })
                     }
                 };
+                if is_token_refused_code(&body.code) {
+                    inner.resolved.invalidate(&creds);
+                }
                 Err(Failure {
                     error: Error::Api {
                         operation,

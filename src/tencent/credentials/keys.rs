@@ -1,56 +1,9 @@
-//! [`Secret`] and [`Credentials`]: the values, kept out of `Debug` and `Display`.
+//! [`Credentials`]: a SecretId/SecretKey pair, kept out of `Debug` and `Display`.
 
 use std::fmt;
+use std::time::SystemTime;
 
-/// A secret string. `Debug` and `Display` print `** redacted **`; the value is reachable
-/// only through [`Secret::expose`], so every use of it is visible in the code.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret value. Call only where the value is really needed (signing, a header).
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Secret(value)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(value: &str) -> Self {
-        Secret(value.to_owned())
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("** redacted **")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("** redacted **")
-    }
-}
-
-impl Drop for Secret {
-    fn drop(&mut self) {
-        // Best effort: overwrite the bytes before the allocation is returned to the allocator.
-        let mut bytes = std::mem::take(&mut self.0).into_bytes();
-        bytes.iter_mut().for_each(|b| *b = 0);
-        drop(std::hint::black_box(bytes));
-    }
-}
+use crate::credentials::{Expiring, Secret};
 
 /// A SecretId/SecretKey pair and, for temporary (STS) credentials, a session token.
 #[derive(Clone, PartialEq, Eq)]
@@ -58,6 +11,7 @@ pub struct Credentials {
     secret_id: String,
     secret_key: Secret,
     token: Option<Secret>,
+    expiration: Option<SystemTime>,
 }
 
 impl Credentials {
@@ -67,6 +21,7 @@ impl Credentials {
             secret_id: secret_id.into(),
             secret_key: Secret::new(secret_key),
             token: None,
+            expiration: None,
         }
     }
 
@@ -74,6 +29,18 @@ impl Credentials {
     pub fn with_token(mut self, token: impl Into<String>) -> Self {
         self.token = Some(Secret::new(token));
         self
+    }
+
+    /// Says when these temporary credentials stop working (instance roles, STS): clients
+    /// ask their provider again some minutes before.
+    pub fn with_expiration(mut self, at: SystemTime) -> Self {
+        self.expiration = Some(at);
+        self
+    }
+
+    /// When these credentials expire, if they do.
+    pub fn expiration(&self) -> Option<SystemTime> {
+        self.expiration
     }
 
     /// The SecretId. It is not secret: it travels in clear in every `Authorization` header.
@@ -98,7 +65,14 @@ impl fmt::Debug for Credentials {
             .field("secret_id", &self.secret_id)
             .field("secret_key", &self.secret_key)
             .field("token", &self.token.as_ref().map(|_| "** redacted **"))
+            .field("expiration", &self.expiration)
             .finish()
+    }
+}
+
+impl Expiring for Credentials {
+    fn expiration(&self) -> Option<SystemTime> {
+        self.expiration
     }
 }
 

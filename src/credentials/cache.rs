@@ -1,0 +1,358 @@
+//! [`CredentialsCache`]: credentials resolved once and refreshed ahead of their expiry.
+//!
+//! Temporary credentials (instance roles, STS) last hours. Every signed request needs them,
+//! so asking the provider each time would put a metadata call in front of every request;
+//! keeping them forever lets them expire into an authentication error. The cache keeps one
+//! set, refreshes it some minutes before it expires with one refresh at a time however many
+//! tasks sign, keeps using it while still valid if a refresh fails, and drops it when the
+//! service says the token is no longer good.
+//!
+//! What to do at a given moment is a pure function ([`plan`]) of the cached set and the time,
+//! tested apart from the locking around it.
+
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use super::CredentialsError;
+
+/// How long before their expiry temporary credentials are refreshed (at most half their
+/// lifetime, for credentials that live less than twice this).
+pub const REFRESH_AHEAD: Duration = Duration::from_secs(5 * 60);
+/// After a failed refresh while the cached credentials are still valid, how long to wait
+/// before the next try (requests keep signing with the cached ones meanwhile).
+pub const RETRY_REFRESH_AFTER: Duration = Duration::from_secs(10);
+/// Credentials this close to their expiry are not used at all: a request signed with them
+/// could arrive after they expired. A caller waits for fresh ones instead.
+const UNUSABLE_WITHIN: Duration = Duration::from_secs(10);
+
+/// Credentials that may expire.
+pub trait Expiring {
+    /// When they stop working; `None` for long-lived keys.
+    fn expiration(&self) -> Option<SystemTime>;
+}
+
+/// How long before `expires` credentials fetched at `fetched_at` are refreshed:
+/// [`REFRESH_AHEAD`], or half their lifetime if that is shorter.
+pub fn refresh_ahead(fetched_at: SystemTime, expires: SystemTime) -> Duration {
+    let lifetime = expires.duration_since(fetched_at).unwrap_or_default();
+    REFRESH_AHEAD.min(lifetime / 2)
+}
+
+/// What a caller does with the cache at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Plan {
+    /// Use the cached credentials.
+    Use,
+    /// Use the cached credentials, and refresh them first if no one else is.
+    UseAndRefresh,
+    /// Nothing usable is cached: wait for fresh credentials.
+    Refresh,
+}
+
+/// The decision, from the cached credentials' times and the time of the last failed refresh.
+pub(crate) fn plan(
+    cached: Option<(SystemTime, Option<SystemTime>)>,
+    retry_after: Option<SystemTime>,
+    now: SystemTime,
+) -> Plan {
+    let Some((fetched_at, expires)) = cached else {
+        return Plan::Refresh;
+    };
+    let Some(expires) = expires else {
+        return Plan::Use;
+    };
+    let unusable_within = UNUSABLE_WITHIN.min(refresh_ahead(fetched_at, expires) / 2);
+    if now + unusable_within >= expires {
+        return Plan::Refresh;
+    }
+    if now + refresh_ahead(fetched_at, expires) < expires {
+        return Plan::Use;
+    }
+    match retry_after {
+        Some(at) if now < at => Plan::Use,
+        _ => Plan::UseAndRefresh,
+    }
+}
+
+struct Cached<C> {
+    value: C,
+    fetched_at: SystemTime,
+}
+
+struct State<C> {
+    current: Option<Cached<C>>,
+    retry_after: Option<SystemTime>,
+}
+
+/// One client's credentials: resolved on first use, refreshed ahead of expiry, one refresh
+/// at a time. Long-lived keys are resolved once and kept.
+pub struct CredentialsCache<C> {
+    state: Mutex<State<C>>,
+    // Held across a refresh so that only one task asks the provider; tasks that find valid
+    // credentials cached never wait for it.
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl<C> Default for CredentialsCache<C> {
+    fn default() -> Self {
+        CredentialsCache {
+            state: Mutex::new(State {
+                current: None,
+                retry_after: None,
+            }),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl<C> std::fmt::Debug for CredentialsCache<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cached = self.lock().current.is_some();
+        f.debug_struct("CredentialsCache")
+            .field("cached", &cached)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C: Expiring + Clone + PartialEq> CredentialsCache<C> {
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The credentials to sign with now. `now` reads the clock (called again after waiting
+    /// for another task's refresh); `fetch` asks the provider, and is called only when the
+    /// cache decides to.
+    pub async fn get<F, Fut>(
+        &self,
+        now: impl Fn() -> SystemTime,
+        fetch: F,
+    ) -> Result<C, CredentialsError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<C, CredentialsError>>,
+    {
+        let (decision, current) = self.look(now());
+        match (decision, current) {
+            (Plan::Use, Some(c)) => Ok(c),
+            (Plan::UseAndRefresh, Some(c)) => {
+                let Ok(_guard) = self.refreshing.try_lock() else {
+                    // Someone is refreshing already; these are still valid.
+                    return Ok(c);
+                };
+                if let (Plan::Use, Some(fresh)) = self.look(now()) {
+                    return Ok(fresh);
+                }
+                match fetch().await {
+                    Ok(fresh) => Ok(self.store(fresh, now())),
+                    Err(e) => {
+                        let at = now();
+                        self.lock().retry_after = Some(at + RETRY_REFRESH_AFTER);
+                        tracing::warn!(
+                            error = %e,
+                            "refreshing temporary credentials failed; signing with the current ones until they expire"
+                        );
+                        Ok(c)
+                    }
+                }
+            }
+            _ => {
+                let _guard = self.refreshing.lock().await;
+                // Another task may have refreshed while this one waited.
+                if let (Plan::Use | Plan::UseAndRefresh, Some(c)) = self.look(now()) {
+                    return Ok(c);
+                }
+                let fresh = fetch().await?;
+                Ok(self.store(fresh, now()))
+            }
+        }
+    }
+
+    /// Forgets `used` if it is still the cached set: the service refused its token, so the
+    /// next [`get`](Self::get) asks the provider. A set refreshed meanwhile is kept.
+    pub fn invalidate(&self, used: &C) {
+        let mut state = self.lock();
+        if state.current.as_ref().is_some_and(|c| c.value == *used) {
+            state.current = None;
+            state.retry_after = None;
+        }
+    }
+
+    fn look(&self, now: SystemTime) -> (Plan, Option<C>) {
+        let state = self.lock();
+        let times = state
+            .current
+            .as_ref()
+            .map(|c| (c.fetched_at, c.value.expiration()));
+        let decision = plan(times, state.retry_after, now);
+        (decision, state.current.as_ref().map(|c| c.value.clone()))
+    }
+
+    fn store(&self, value: C, now: SystemTime) -> C {
+        let mut state = self.lock();
+        state.current = Some(Cached {
+            value: value.clone(),
+            fetched_at: now,
+        });
+        state.retry_after = None;
+        value
+    }
+}
+
+impl<C> CredentialsCache<C> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<C>> {
+        // The state is replaced whole under the lock, so a panic elsewhere cannot leave it
+        // half written.
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::Arc;
+    use std::time::UNIX_EPOCH;
+
+    #[derive(Debug, Clone, PartialEq)]
+    struct Temp {
+        n: u32,
+        expires: Option<SystemTime>,
+    }
+
+    impl Expiring for Temp {
+        fn expiration(&self) -> Option<SystemTime> {
+            self.expires
+        }
+    }
+
+    fn t(secs: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(1_000_000 + secs)
+    }
+
+    #[test]
+    fn the_plan_over_an_hour_long_token() {
+        let cached = Some((t(0), Some(t(3600))));
+        assert_eq!(plan(None, None, t(0)), Plan::Refresh);
+        assert_eq!(plan(Some((t(0), None)), None, t(1 << 30)), Plan::Use);
+        assert_eq!(plan(cached, None, t(10)), Plan::Use);
+        assert_eq!(plan(cached, None, t(3600 - 301)), Plan::Use);
+        assert_eq!(plan(cached, None, t(3600 - 299)), Plan::UseAndRefresh);
+        // A refresh failed: keep using them for a while, then try again.
+        assert_eq!(plan(cached, Some(t(3400)), t(3399)), Plan::Use);
+        assert_eq!(plan(cached, Some(t(3400)), t(3400)), Plan::UseAndRefresh);
+        // Too close to the end to sign with.
+        assert_eq!(plan(cached, None, t(3590)), Plan::Refresh);
+        assert_eq!(plan(cached, None, t(4000)), Plan::Refresh);
+    }
+
+    #[test]
+    fn short_lived_credentials_refresh_at_half_their_life() {
+        assert_eq!(refresh_ahead(t(0), t(60)), Duration::from_secs(30));
+        assert_eq!(refresh_ahead(t(0), t(7200)), REFRESH_AHEAD);
+        assert_eq!(refresh_ahead(t(100), t(0)), Duration::ZERO);
+        let cached = Some((t(0), Some(t(60))));
+        assert_eq!(plan(cached, None, t(29)), Plan::Use);
+        assert_eq!(plan(cached, None, t(31)), Plan::UseAndRefresh);
+        assert_eq!(plan(cached, None, t(51)), Plan::Refresh);
+    }
+
+    fn block<T>(f: impl Future<Output = T>) -> T {
+        futures::executor::block_on(f)
+    }
+
+    #[test]
+    fn refreshes_ahead_keeps_old_on_failure_and_invalidates() {
+        let cache = CredentialsCache::new();
+        let now = Arc::new(Mutex::new(t(0)));
+        let clock = || *now.lock().unwrap();
+        let calls = AtomicU32::new(0);
+        let fetch = |ok: bool, expires: u64| {
+            let n = calls.fetch_add(1, Ordering::SeqCst) + 1;
+            async move {
+                if ok {
+                    Ok(Temp {
+                        n,
+                        expires: Some(t(expires)),
+                    })
+                } else {
+                    Err(CredentialsError::Unavailable {
+                        provider: "test",
+                        reason: "down".into(),
+                    })
+                }
+            }
+        };
+        let first = block(cache.get(clock, || fetch(true, 3600))).unwrap();
+        assert_eq!(first.n, 1);
+        // Cached: the provider is not asked.
+        assert_eq!(block(cache.get(clock, || fetch(true, 3600))).unwrap().n, 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Inside the refresh window, the refresh fails: the old set is used, then not retried
+        // before RETRY_REFRESH_AFTER.
+        *now.lock().unwrap() = t(3400);
+        assert_eq!(block(cache.get(clock, || fetch(false, 0))).unwrap().n, 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(block(cache.get(clock, || fetch(true, 7200))).unwrap().n, 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        *now.lock().unwrap() = t(3400) + RETRY_REFRESH_AFTER;
+        assert_eq!(block(cache.get(clock, || fetch(true, 7200))).unwrap().n, 3);
+        // Refused by the service: dropped, fetched again.
+        let current = block(cache.get(clock, || fetch(true, 0))).unwrap();
+        cache.invalidate(&first); // an old set: nothing happens
+        assert_eq!(block(cache.get(clock, || fetch(true, 0))).unwrap(), current);
+        cache.invalidate(&current);
+        assert_eq!(block(cache.get(clock, || fetch(true, 9000))).unwrap().n, 4);
+        // Expired and the refresh fails: the error comes out, nothing is kept.
+        *now.lock().unwrap() = t(9000);
+        assert!(block(cache.get(clock, || fetch(false, 0)))
+            .unwrap_err()
+            .is_retryable());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_signers_share_one_refresh() {
+        let cache = Arc::new(CredentialsCache::<Temp>::new());
+        let calls = Arc::new(AtomicU32::new(0));
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let entered = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..16 {
+            let (cache, calls, gate) = (cache.clone(), calls.clone(), gate.clone());
+            let entered = entered.clone();
+            tasks.push(tokio::spawn(async move {
+                entered.fetch_add(1, Ordering::SeqCst);
+                cache
+                    .get(
+                        || t(0),
+                        || async move {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            // Held until every task has asked, so they all overlap the refresh.
+                            gate.notified().await;
+                            Ok(Temp {
+                                n: 1,
+                                expires: Some(t(3600)),
+                            })
+                        },
+                    )
+                    .await
+            }));
+        }
+        // Every task has asked and one fetch has started before the fetch may finish, so the
+        // others find nothing cached and must wait for that one.
+        while calls.load(Ordering::SeqCst) == 0 || entered.load(Ordering::SeqCst) < 16 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        gate.notify_one();
+        for task in tasks {
+            assert_eq!(task.await.unwrap().unwrap().n, 1);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+}
