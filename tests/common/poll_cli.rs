@@ -28,6 +28,9 @@ pub fn example_binary(name: &str) -> PathBuf {
     path
 }
 
+/// A metadata-service URL where nothing listens.
+pub const NO_METADATA: &str = "http://127.0.0.1:1/";
+
 /// A command with a clean environment: no real credentials, no real home directory.
 pub fn poll(args: &[&str]) -> Command {
     example("poll", args)
@@ -42,6 +45,10 @@ pub fn example(name: &str, args: &[&str]) -> Command {
         .env_clear()
         .env("HOME", &home)
         .env("RUST_LOG", "warn")
+        // Nothing listens on port 1: the instance-role providers find no metadata service at
+        // once, and never probe the real addresses (169.254.x, 100.100.100.200).
+        .env("VOD_EVENTS_TENCENT_METADATA_URL", NO_METADATA)
+        .env("VOD_EVENTS_ALIBABA_METADATA_URL", NO_METADATA)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
