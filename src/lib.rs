@@ -19,7 +19,9 @@
 //!   answered 200 only once acknowledged.
 //! - [`VodEvent`]: what every event has, whichever cloud (provider, EventType, idempotency
 //!   key, JSON), so code downstream never matches on the cloud.
-//! - [`transport`]: the HTTP plumbing the clouds' clients share.
+//! - [`transport`]: the HTTP plumbing the clouds' clients share, including
+//!   [`transport::TlsProblem`], why a server's certificate was refused.
+//! - [`ErrorChain`]: an error shown with its causes, each once: what logs and tools print.
 //!
 //! ## Example
 //!
@@ -66,6 +68,7 @@
 
 pub mod alibaba;
 pub mod consumer;
+mod error_chain;
 pub mod event;
 #[cfg(feature = "fake")]
 mod fake;
@@ -74,6 +77,7 @@ pub mod relay;
 pub mod tencent;
 pub mod transport;
 
+pub use error_chain::ErrorChain;
 pub use event::{Provider, VodEvent};
 
 /// The README's examples, compiled as doc-tests so they cannot rot.
