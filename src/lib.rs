@@ -19,7 +19,9 @@
 //!   answered 200 only once acknowledged.
 //! - [`VodEvent`]: what every event has, whichever cloud (provider, EventType, idempotency
 //!   key, JSON), so code downstream never matches on the cloud.
-//! - [`transport`]: the HTTP plumbing the clouds' clients share.
+//! - [`transport`]: the HTTP plumbing the clouds' clients share, including
+//!   [`transport::TlsProblem`], why a server's certificate was refused.
+//! - [`ErrorChain`]: an error shown with its causes, each once: what logs and tools print.
 //!
 //! ## Example
 //!
@@ -67,6 +69,7 @@
 pub mod alibaba;
 pub mod consumer;
 pub mod credentials;
+mod error_chain;
 pub mod event;
 #[cfg(feature = "fake")]
 mod fake;
@@ -75,6 +78,7 @@ pub mod relay;
 pub mod tencent;
 pub mod transport;
 
+pub use error_chain::ErrorChain;
 pub use event::{Provider, VodEvent};
 
 /// The README's examples, compiled as doc-tests so they cannot rot.

@@ -43,6 +43,8 @@ pub struct Args {
     pub nats_creds: Option<PathBuf>,
     /// `--nats-ca FILE`: PEM roots to trust for the NATS server's TLS.
     pub nats_ca: Option<PathBuf>,
+    /// `--ca-file FILE` (repeatable): PEM roots to trust for the queue's https endpoint.
+    pub ca_files: Vec<PathBuf>,
 }
 
 /// Parses the command line; `Ok(None)` for `--help`. lexopt rather than clap: the flags are
@@ -65,6 +67,7 @@ pub fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Option<Arg
         nats_stream: None,
         nats_creds: None,
         nats_ca: None,
+        ca_files: Vec::new(),
     };
     let mut parser = lexopt::Parser::from_args(argv);
     let text = |value: OsString, flag: &str| -> Result<String, String> {
@@ -124,6 +127,7 @@ pub fn parse_args(argv: impl IntoIterator<Item = OsString>) -> Result<Option<Arg
             "--nats-stream" => args.nats_stream = Some(value()?),
             "--nats-creds" => args.nats_creds = Some(PathBuf::from(value()?)),
             "--nats-ca" => args.nats_ca = Some(PathBuf::from(value()?)),
+            "--ca-file" => args.ca_files.push(PathBuf::from(value()?)),
             _ => return Err(format!("unknown option {flag}")),
         }
     }
@@ -145,6 +149,12 @@ fn check_combination(args: &Args) -> Result<(), String> {
         }
     } else if args.format == Format::Text {
         return Err("--format text is for reading on a terminal; --to publishes the JSON".into());
+    }
+    if args.demo && !args.ca_files.is_empty() {
+        return Err(
+            "--ca-file is for an https endpoint; --demo talks plain http to its embedded fake"
+                .into(),
+        );
     }
     let Queue::Mns(url) = &args.queue else {
         return Ok(());

@@ -6,7 +6,7 @@
 //! service sent it, minus `EventHandle`; for MNS the message body) and acknowledges it after it
 //! was printed. Progress, warnings and the summary go to stderr. See `poll --help`.
 //!
-//! Exit status: 0 done; 2 usage or configuration problem; 1 fatal API error.
+//! Exit status: 0 done; 2 usage or configuration problem; 1 fatal API or TLS error.
 
 mod args;
 mod cli;
@@ -32,6 +32,7 @@ use vod_events::tencent::credentials::{
 };
 use vod_events::tencent::fake::{samples, FakeConfig, FakeVod};
 use vod_events::tencent::{Client, Credentials, CredentialsError};
+use vod_events::ErrorChain;
 
 use args::{parse_args, Args, Format, Queue};
 use ledger::{pieces, quick_hash, same_content, Ledger};
@@ -54,6 +55,9 @@ the service delivers again after it was printed is acknowledged without being pr
 OPTIONS:
     --endpoint URL        Tencent API endpoint [default: https://vod.tencentcloudapi.com]
                           (http:// is allowed for loopback addresses)
+    --ca-file FILE        also trust the CA certificates (PEM) in FILE for the endpoint's or
+                          the MNS queue's https: a private CA, or a TLS-inspecting proxy's
+                          root; may be given more than once
     --sub-app-id N        Tencent VOD sub-application id (required for accounts opened after
                           2023-12-25)
     --mns QUEUE_URL       drain an Alibaba MNS queue instead:
@@ -104,6 +108,14 @@ CREDENTIALS:
         access_key_id = LTAI...
         access_key_secret = ...
 
+TLS AND PROXIES:
+    Certificates are checked against the built-in Mozilla roots (and those of --ca-file; a
+    build with --features native-roots also trusts the system's store). A refused
+    certificate (self-signed or unknown issuer, expired, issued for another name) is fatal,
+    named in the error. HTTPS_PROXY (or ALL_PROXY) sends the https requests through that
+    proxy with CONNECT; NO_PROXY lists hosts reached directly (comma separated: a name
+    matches its subdomains, an IP or a CIDR range matches addresses).
+
 OUTPUT:
     stdout carries events only; progress, warnings and the summary go to stderr.
     Logging: RUST_LOG=vod_events=debug for details.
@@ -111,8 +123,9 @@ OUTPUT:
 EXIT STATUS:
     0 done (--max-events reached, --idle-exit elapsed, demo drained, Ctrl-C or SIGTERM)
     1 fatal API error (e.g. wrong key, a SubAppId the account does not have, a queue that
-      does not exist), printed with its code, message and RequestId
-    2 usage or configuration problem (e.g. no credentials)
+      does not exist), printed with its code, message and RequestId; or a refused TLS
+      certificate
+    2 usage or configuration problem (e.g. no credentials, a --ca-file that cannot be read)
 ";
 
 /// Writes a line to stderr, ignoring failure: a closed stderr must not take the process down
@@ -186,10 +199,16 @@ async fn main() -> ExitCode {
     }
 }
 
+/// An error with its causes, for a one-line message.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    ErrorChain(error).to_string()
+}
+
 enum Failure {
     /// A usage or configuration problem (exit 2): one line saying how to fix it.
     Usage(String),
-    /// A fatal error of the service (exit 1), as [`PollQueue::fatal_line`] reads it.
+    /// A fatal error of the service or its TLS (exit 1), as [`PollQueue::fatal_line`] reads
+    /// it.
     Api(String),
 }
 
@@ -246,7 +265,10 @@ async fn run_tencent(args: &Args) -> Result<(), Failure> {
     if let Some(rate) = args.rate {
         builder = builder.event_action_rate(rate);
     }
-    let client = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
+    for ca in &args.ca_files {
+        builder = builder.ca_file(ca);
+    }
+    let client = builder.build().map_err(|e| Failure::Usage(chain(&e)))?;
     // Resolved up front so a missing key is a one-line usage error, not a fatal API error
     // after the first request. The client keeps them and refreshes temporary ones.
     client.load_credentials().await.map_err(|e| {
@@ -310,11 +332,13 @@ async fn run_mns(args: &Args, url: Option<String>) -> Result<(), Failure> {
             )
         }
     };
-    let client = MnsClient::builder(url)
+    let mut builder = MnsClient::builder(url)
         .credentials(credentials)
-        .wait(MNS_WAIT)
-        .build()
-        .map_err(|e| Failure::Usage(e.to_string()))?;
+        .wait(MNS_WAIT);
+    for ca in &args.ca_files {
+        builder = builder.ca_file(ca);
+    }
+    let client = builder.build().map_err(|e| Failure::Usage(chain(&e)))?;
     client.load_credentials().await.map_err(|e| {
         use alibaba::credentials::{ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_CREDENTIALS_FILE};
         credentials_failure(e, || {
@@ -396,8 +420,8 @@ async fn make_sink(args: &Args) -> Result<Box<dyn Sink>, Failure> {
         builder = builder.ca_file(ca.clone());
     }
     let sink = builder.connect().await.map_err(|e| match e {
-        jetstream::Error::Connect { .. } => Failure::Api(e.to_string()),
-        other => Failure::Usage(other.to_string()),
+        jetstream::Error::Connect { .. } => Failure::Api(chain(&e)),
+        other => Failure::Usage(chain(&other)),
     })?;
     say!(
         "poll: publishing to JetStream stream {} under {}.>",
@@ -529,12 +553,12 @@ async fn drain<Q: PollQueue>(
                     }
                     match failed {
                         Some(e) if !e.is_retryable() => {
-                            say!("poll: cannot write to stdout: {e}");
+                            say!("poll: cannot write to stdout: {}", ErrorChain(&e));
                             stop = Some("stdout closed");
                         }
                         Some(e) => {
                             let wait = backoff.failed();
-                            say!("poll: {e}; the events come back from the queue, publishing again in {wait:?}");
+                            say!("poll: {}; the events come back from the queue, publishing again in {wait:?}", ErrorChain(&e));
                         }
                         None => backoff.succeeded(),
                     }

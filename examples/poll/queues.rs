@@ -8,7 +8,8 @@ use std::fmt;
 use vod_events::alibaba::mns::MnsQueue;
 use vod_events::consumer::Source;
 use vod_events::tencent::TencentQueue;
-use vod_events::VodEvent;
+use vod_events::transport::TlsProblem;
+use vod_events::{ErrorChain, VodEvent};
 
 /// A message's printed content (`--format jsonl`), in two pieces written one after the other:
 /// a Tencent event is its text with the `EventHandle` entry cut out, without a copy.
@@ -41,7 +42,7 @@ pub trait PollQueue: Source {
     fn text_line(message: &Self::Message, f: &mut fmt::Formatter<'_>) -> fmt::Result;
 
     /// The stderr line of a fatal error: its code, message and request id when the service
-    /// sent them.
+    /// sent them, else the error with its causes.
     fn fatal_line(error: &Self::Error) -> String;
 }
 
@@ -91,7 +92,7 @@ impl PollQueue for TencentQueue {
                 request_id,
                 ..
             } => format!("fatal API error {code}: {message} (RequestId {request_id})"),
-            other => format!("fatal error: {other}"),
+            other => fatal_other(other, other.tls_problem()),
         }
     }
 }
@@ -138,9 +139,21 @@ impl PollQueue for MnsQueue {
                 request_id,
                 ..
             } => format!("fatal API error {code}: {message} (RequestId {request_id})"),
-            other => format!("fatal error: {other}"),
+            other => fatal_other(other, other.tls_problem()),
         }
     }
+}
+
+/// A fatal error that is not the service's answer, with its causes (a refused certificate
+/// reads as "error sending request" without them), and poll's flag for an unknown issuer.
+fn fatal_other(error: &(dyn std::error::Error + 'static), tls: Option<TlsProblem>) -> String {
+    let mut line = format!("fatal error: {}", ErrorChain(error));
+    if tls == Some(TlsProblem::UnknownIssuer) {
+        line.push_str(
+            "\npoll: to trust a private CA, pass its PEM certificate with --ca-file FILE",
+        );
+    }
+    line
 }
 
 fn write_fields<const N: usize>(

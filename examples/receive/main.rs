@@ -25,6 +25,7 @@ use vod_events::push::verify::{alibaba_signature, tencent_sign};
 use vod_events::push::{PushDelivery, Receiver, Secret};
 use vod_events::relay::jetstream::JetStreamSink;
 use vod_events::relay::{LinesSink, Outgoing, Sink};
+use vod_events::ErrorChain;
 
 use signals::Signals;
 
@@ -225,7 +226,9 @@ async fn run(mut args: Args) -> Result<(), Failure> {
     if let Some(key) = &args.alibaba_key {
         builder = builder.alibaba_auth_key(key.clone());
     }
-    let (router, mut deliveries) = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
+    let (router, mut deliveries) = builder
+        .build()
+        .map_err(|e| Failure::Usage(ErrorChain(&e).to_string()))?;
     let sink = make_sink(&args).await?;
     say!(
         "receive: listening on http://{addr}, callback URL {callback_url}{}{}",
@@ -289,7 +292,7 @@ async fn run(mut args: Args) -> Result<(), Failure> {
                             Err(e) => {
                                 not_taken += 1;
                                 if !e.is_retryable() && fatal.is_none() {
-                                    fatal = Some(format!("cannot write to stdout: {e}"));
+                                    fatal = Some(format!("cannot write to stdout: {}", ErrorChain(&e)));
                                 }
                             }
                         }
@@ -372,8 +375,10 @@ async fn make_sink(args: &Args) -> Result<Box<dyn Sink>, Failure> {
         builder = builder.create_stream(name.clone());
     }
     let sink = builder.connect().await.map_err(|e| match e {
-        vod_events::relay::jetstream::Error::Connect { .. } => Failure::Fatal(e.to_string()),
-        other => Failure::Usage(other.to_string()),
+        vod_events::relay::jetstream::Error::Connect { .. } => {
+            Failure::Fatal(ErrorChain(&e).to_string())
+        }
+        other => Failure::Usage(ErrorChain(&other).to_string()),
     })?;
     Ok(Box::new(sink))
 }
@@ -489,7 +494,7 @@ async fn send_demo(addr: SocketAddr, callback_url: String) -> Result<usize, Stri
         .filter_map(|a| match a {
             Ok(200) => None,
             Ok(status) => Some(status.to_string()),
-            Err(e) => Some(e.to_string()),
+            Err(e) => Some(ErrorChain(&e).to_string()),
         })
         .collect();
     if refused.is_empty() {

@@ -10,6 +10,7 @@ use crate::consumer::delivery::Acker;
 use crate::consumer::metrics::Stats;
 use crate::consumer::source::Source;
 use crate::consumer::stream::DeliveryStream;
+use crate::ErrorChain;
 
 /// Yields messages and acknowledges each one when the **next** item is asked for: asking
 /// for the next is taken to mean the previous one is done. A consumer that stops or crashes
@@ -61,7 +62,7 @@ impl<S: Source> AutoAckStream<S> {
     pub async fn shutdown(mut self) -> Stats {
         if let Some(previous) = self.previous.take() {
             if let Err(e) = previous.ack_inner(true, None) {
-                tracing::warn!(error = %e, "the last message was not acknowledged in time and will be redelivered");
+                tracing::warn!(error = %ErrorChain(&e), "the last message was not acknowledged in time and will be redelivered");
             }
         }
         self.inner.shutdown().await
@@ -71,7 +72,7 @@ impl<S: Source> AutoAckStream<S> {
         if let Some(previous) = self.previous.take() {
             let flush = previous.last_in_batch;
             if let Err(e) = previous.ack_inner(flush, None) {
-                tracing::warn!(error = %e, "a message was not acknowledged in time and will be redelivered");
+                tracing::warn!(error = %ErrorChain(&e), "a message was not acknowledged in time and will be redelivered");
             }
         }
     }

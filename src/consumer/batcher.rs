@@ -15,6 +15,7 @@ use crate::consumer::core::{lock, AckMsg, AckResult, Core};
 use crate::consumer::metrics::add;
 use crate::consumer::options::later;
 use crate::consumer::source::{ErrorClass, LeaseError, Source, SourceError};
+use crate::ErrorChain;
 
 /// Queued tokens with the end of their usable lease and who waits for the outcome.
 type Queue<T> = Vec<(T, Instant, Option<oneshot::Sender<AckResult>>)>;
@@ -207,7 +208,7 @@ async fn acknowledge<S: Source>(core: &Core<S>, batch: Queue<S::Token>) {
         return;
     };
     opts.metrics.ack_failed(failed, first.as_ref());
-    let shown = first.to_string();
+    let shown = ErrorChain(first.as_ref()).to_string();
     let fatal = std::iter::once(first)
         .chain(errors)
         .find(|e| e.class() == ErrorClass::Fatal);
@@ -215,7 +216,7 @@ async fn acknowledge<S: Source>(core: &Core<S>, batch: Queue<S::Token>) {
         tracing::warn!(error = %shown, failed, "acknowledgements were refused; these messages will be redelivered");
         return;
     };
-    tracing::error!(error = %error, failed, "acknowledging failed fatally; the stream ends and these messages will be redelivered");
+    tracing::error!(error = %ErrorChain(error.as_ref()), failed, "acknowledging failed fatally; the stream ends and these messages will be redelivered");
     // The other results (which may share this error) are gone, so it is usually ours alone;
     // if the source kept a copy, the stream ends without yielding it (it was logged).
     if let Ok(error) = Arc::try_unwrap(error) {

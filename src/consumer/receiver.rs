@@ -9,6 +9,7 @@ use tokio::time::Instant;
 use crate::consumer::core::Core;
 use crate::consumer::metrics::add;
 use crate::consumer::source::{ErrorClass, Leased, Source, SourceError};
+use crate::ErrorChain;
 
 /// What a receiver hands to the stream.
 pub(crate) enum Received<S: Source> {
@@ -91,23 +92,25 @@ pub(crate) async fn run<S: Source>(
         opts.metrics.receive_failed(&error, class);
         match class {
             ErrorClass::Exhausted => {
-                tracing::debug!(error = %error, "the source has nothing more; the stream ends");
+                tracing::debug!(error = %ErrorChain(&error), "the source has nothing more; the stream ends");
                 let _ = core.stop.send(true);
                 return;
             }
             ErrorClass::Fatal => {
-                tracing::error!(error = %error, "receiving failed fatally; the stream ends");
+                tracing::error!(error = %ErrorChain(&error), "receiving failed fatally; the stream ends");
                 let _ = tx.send(Received::Fatal(error));
                 let _ = core.stop.send(true);
                 return;
             }
             ErrorClass::Permanent => {
-                tracing::error!(error = %error, "receiving failed, and retrying will not help; the error is yielded and receiving goes on after a backoff");
+                tracing::error!(error = %ErrorChain(&error), "receiving failed, and retrying will not help; the error is yielded and receiving goes on after a backoff");
                 if tx.send(Received::Error(error)).is_err() {
                     return;
                 }
             }
-            _ => tracing::warn!(error = %error, "receiving failed; trying again after a backoff"),
+            _ => {
+                tracing::warn!(error = %ErrorChain(&error), "receiving failed; trying again after a backoff")
+            }
         }
         failures = failures.saturating_add(1);
         let mut delay = opts

@@ -110,20 +110,9 @@ pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Vec<u8>, Fe
     }
 }
 
-/// An error and its causes on one line, `outer: cause: cause`, leaving out a cause whose text
-/// the outer one already shows.
+/// An error and its causes on one line (`outer: cause: cause`).
 pub(crate) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let shown = cause.to_string();
-        if !text.contains(&shown) {
-            text.push_str(": ");
-            text.push_str(&shown);
-        }
-        source = cause.source();
-    }
-    text
+    crate::ErrorChain(error).to_string()
 }
 
 /// The base URL of an endpoint: the environment variable `var` if set, else `default`.

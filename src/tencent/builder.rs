@@ -1,6 +1,7 @@
 //! Building a [`Client`]: endpoint, credentials, timeouts, retries, pacing, clock.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +16,8 @@ use crate::tencent::client::{
 use crate::tencent::credentials::{DefaultChain, ProvideCredentials};
 use crate::tencent::error::Error;
 use crate::transport::clock::ClockSkew;
-use crate::transport::http::{self, origin_for_display};
+use crate::transport::http::{self, origin_for_display, HttpOptions};
+use crate::transport::tls::ExtraRoots;
 use crate::transport::{Pacer, RetryBudget, RetryPolicy};
 
 /// Builds a [`Client`].
@@ -27,6 +29,7 @@ pub struct ClientBuilder {
     language: Option<String>,
     sub_app_id: Option<u64>,
     http: Option<reqwest::Client>,
+    roots: ExtraRoots,
     connect_timeout: Duration,
     request_timeout: Duration,
     long_poll_timeout: Duration,
@@ -62,6 +65,7 @@ impl Default for ClientBuilder {
             language: None,
             sub_app_id: None,
             http: None,
+            roots: ExtraRoots::default(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             long_poll_timeout: DEFAULT_LONG_POLL_TIMEOUT,
@@ -124,8 +128,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Uses this `reqwest::Client` (for proxies, custom TLS roots, a shared pool). Its own
-    /// timeouts still apply; the per-attempt timeouts set here are added per request.
+    /// Uses this `reqwest::Client` (for a shared pool, or TLS and proxy settings beyond
+    /// [`ClientBuilder::ca_file`] and the environment's proxies), as it is: its own timeouts,
+    /// roots and proxies apply; the per-attempt timeouts set here are added per request.
     ///
     /// Build it with `.redirect(reqwest::redirect::Policy::none())`: reqwest keeps custom
     /// headers such as `X-TC-Token` across a redirect to another host. An answer that comes
@@ -133,6 +138,23 @@ impl ClientBuilder {
     /// request has gone there.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// Also trusts the CA certificates in this PEM file (one or more `CERTIFICATE` blocks),
+    /// besides the built-in roots: for an endpoint behind a private CA or a TLS-inspecting
+    /// proxy. Read by [`ClientBuilder::build`]; a file that cannot be read or holds no usable
+    /// certificate is an [`Error::Config`] naming it. May be given more than once. Applies to
+    /// the built-in HTTP client only: with [`ClientBuilder::http_client`] it is a
+    /// configuration error.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.roots.add_file(path);
+        self
+    }
+
+    /// Like [`ClientBuilder::ca_file`], for PEM text already in memory.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.roots.add_pem(pem);
         self
     }
 
@@ -249,11 +271,12 @@ impl ClientBuilder {
             };
         let region = optional_header("region", self.region)?;
         let language = optional_header("language", self.language)?;
-        let http = match self.http {
-            Some(http) => http,
-            None => http::build_client(self.connect_timeout, url.scheme() == "https")
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
-        };
+        let http = http::client_or_build(
+            self.http,
+            &self.roots,
+            HttpOptions::new(self.connect_timeout, url.scheme() == "https"),
+        )
+        .map_err(Error::Config)?;
         let rng = match self.jitter_seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),

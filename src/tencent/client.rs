@@ -21,6 +21,7 @@ use crate::tencent::error::{body_snippet, Error};
 use crate::tencent::sign::{sign_with_key, signing_key, utc_date, SigningInput};
 use crate::transport::clock::ClockSkew;
 use crate::transport::http::{self, ReadError};
+use crate::transport::tls;
 use crate::transport::{Decision, GiveUpReason, Pacer, RetryBudget, RetryPolicy};
 
 #[doc(hidden)]
@@ -438,6 +439,13 @@ impl Client {
                 Error::Timeout {
                     action: A::NAME,
                     after: timeout,
+                }
+            } else if let Some(problem) = tls::classify(&e) {
+                Error::Tls {
+                    action: A::NAME,
+                    endpoint: http::origin_for_display(&inner.url),
+                    problem,
+                    source: e.without_url(),
                 }
             } else {
                 // Strip the URL: it carries no secret, but keeps errors short and uniform.

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::tencent::credentials::CredentialsError;
+use crate::transport::TlsProblem;
 
 /// Everything that can go wrong calling the VOD API.
 ///
@@ -39,12 +40,30 @@ pub enum Error {
         body_snippet: String,
     },
     /// The request could not be sent or the response could not be read (DNS, connect,
-    /// connection reset, TLS).
+    /// connection reset, a TLS failure other than a refused certificate). Its own text ends
+    /// with the HTTP client's outermost words ("error sending request"); the reason (e.g.
+    /// "Connection refused") is further down the source chain:
+    /// [`ErrorChain`](crate::ErrorChain) shows all of it.
     #[error("{action} could not reach the VOD endpoint: {source}")]
     Transport {
         /// The API action.
         action: &'static str,
         /// The underlying HTTP client error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The endpoint's TLS certificate was refused. Fatal: no retry makes it acceptable.
+    /// [`TlsProblem::hint`] says what to do; the source holds the TLS library's own words
+    /// (e.g. the names the certificate is valid for).
+    #[error("{action}: the TLS certificate of {endpoint} was refused: {problem}; {hint}", hint = problem.hint())]
+    Tls {
+        /// The API action.
+        action: &'static str,
+        /// Scheme, host and port of the endpoint.
+        endpoint: String,
+        /// What is wrong with the certificate.
+        problem: TlsProblem,
+        /// The HTTP client's error.
         #[source]
         source: reqwest::Error,
     },
@@ -134,6 +153,14 @@ impl Error {
         }
     }
 
+    /// Why the endpoint's certificate was refused, for [`Error::Tls`].
+    pub fn tls_problem(&self) -> Option<TlsProblem> {
+        match self {
+            Error::Tls { problem, .. } => Some(*problem),
+            _ => None,
+        }
+    }
+
     /// Whether sending the same request again, after a backoff, may succeed: transport
     /// errors, timeouts, HTTP 5xx and 429, undecodable (e.g. truncated) bodies,
     /// `RequestLimitExceeded*`, `InternalError` and `ServiceUnavailable`. All five event
@@ -145,6 +172,7 @@ impl Error {
             Error::Transport { .. } | Error::Timeout { .. } | Error::Decode { .. } => true,
             Error::Credentials(e) => e.is_retryable(),
             Error::BodyTooLarge { .. }
+            | Error::Tls { .. }
             | Error::Redirected { .. }
             | Error::Config(_)
             | Error::InvalidRequest { .. }
@@ -177,12 +205,12 @@ impl Error {
     }
 
     /// Whether no amount of retrying will help and a consumer loop should stop: credentials,
-    /// configuration, authentication and permission errors, and the VOD service not being
-    /// enabled for the account.
+    /// configuration, a refused TLS certificate, authentication and permission errors, and
+    /// the VOD service not being enabled for the account.
     pub fn is_fatal(&self) -> bool {
         match self {
             Error::Credentials(e) => !e.is_retryable(),
-            Error::Config(_) | Error::Redirected { .. } => true,
+            Error::Config(_) | Error::Redirected { .. } | Error::Tls { .. } => true,
             Error::Api { code, .. } => {
                 self.is_auth()
                     || code == "FailedOperation.InvalidVodUser"

@@ -37,4 +37,4 @@ pub use stream::{Acker, Delivery, DeliveryStream, SequentialEvents};
 /// Skipping redeliveries within one process (moved to [`crate::consumer::dedup`]).
 pub use crate::consumer::dedup;
 pub use crate::consumer::{AckError, AckOutcome, ConsumerOptions, Stats};
-pub use crate::transport::RetryPolicy;
+pub use crate::transport::{RetryPolicy, TlsProblem};

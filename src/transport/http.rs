@@ -7,20 +7,72 @@ use std::time::{Duration, SystemTime};
 use reqwest::header::DATE;
 use reqwest::Url;
 
-/// Builds the HTTP client a cloud client uses when the user brings none: rustls, a connect
-/// timeout, `TCP_NODELAY`, https only for an https endpoint, and no redirects. The APIs answer
-/// at their one endpoint and never redirect; following a redirect would only send signed
-/// requests (and session tokens, which reqwest does not strip) somewhere else.
-pub fn build_client(
-    connect_timeout: Duration,
-    https_only: bool,
-) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
+use crate::transport::tls::ExtraRoots;
+use crate::ErrorChain;
+
+/// What the built-in HTTP client is made with.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HttpOptions {
+    /// The TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Refuse anything but https (set for an https endpoint).
+    pub https_only: bool,
+    /// Roots trusted besides the built-in ones (and, with the `native-roots` feature, the
+    /// system's).
+    pub extra_roots: Vec<reqwest::Certificate>,
+}
+
+impl HttpOptions {
+    /// A connect timeout and whether only https is allowed; no extra roots.
+    pub fn new(connect_timeout: Duration, https_only: bool) -> Self {
+        HttpOptions {
+            connect_timeout,
+            https_only,
+            extra_roots: Vec::new(),
+        }
+    }
+}
+
+/// Builds the HTTP client a cloud client uses when the user brings none: rustls with the
+/// built-in roots and any extra ones, a connect timeout, `TCP_NODELAY`, https only for an
+/// https endpoint, and no redirects. The APIs answer at their one endpoint and never
+/// redirect; following a redirect would only send signed requests (and session tokens, which
+/// reqwest does not strip) somewhere else.
+///
+/// Proxies come from the environment as reqwest reads it when the client is built
+/// (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or lower case): deployments
+/// behind a proxy need no code for it.
+pub fn build_client(options: HttpOptions) -> reqwest::Result<reqwest::Client> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(options.connect_timeout)
         .tcp_nodelay(true)
-        .https_only(https_only)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
+        .https_only(options.https_only)
+        .redirect(reqwest::redirect::Policy::none());
+    for root in options.extra_roots {
+        builder = builder.add_root_certificate(root);
+    }
+    builder.build()
+}
+
+/// The client given with a builder's `http_client`, left as it is (its proxies, roots and
+/// timeouts are the user's), or else one built by [`build_client`] with `options` and the
+/// extra `roots`. Roots given for a client the user brings are refused rather than dropped:
+/// reqwest cannot add them to a built client, and silently not trusting them would surface
+/// later as a refused certificate.
+pub fn client_or_build(
+    given: Option<reqwest::Client>,
+    roots: &ExtraRoots,
+    mut options: HttpOptions,
+) -> Result<reqwest::Client, String> {
+    if let Some(client) = given {
+        if !roots.is_empty() {
+            return Err("ca_file and add_root_certificate_pem apply to the built-in HTTP client; add the roots to the client given with http_client instead (reqwest::ClientBuilder::add_root_certificate)".into());
+        }
+        return Ok(client);
+    }
+    options.extra_roots = roots.load()?;
+    build_client(options).map_err(|e| format!("cannot build the HTTP client: {}", ErrorChain(&e)))
 }
 
 /// An HTTP answer read whole: status, the server's `Date`, and the body.

@@ -5,6 +5,7 @@
 pub mod log_capture;
 pub mod nats;
 pub mod poll_cli;
+pub mod tls;
 
 use std::time::Duration;
 

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::alibaba::credentials::CredentialsError;
 use crate::consumer::{ErrorClass, SourceError};
+use crate::transport::TlsProblem;
 
 /// Everything that can go wrong calling MNS.
 ///
@@ -41,11 +42,27 @@ pub enum Error {
         /// The first bytes of the body, lossily decoded.
         body_snippet: String,
     },
-    /// The request could not be sent or the answer not read (connect, reset, TLS).
+    /// The request could not be sent or the answer not read (connect, reset, a TLS failure
+    /// other than a refused certificate). The reason (e.g. "Connection refused") is further
+    /// down the source chain: [`ErrorChain`](crate::ErrorChain) shows all of it.
     #[error("{operation} could not reach MNS: {source}")]
     Transport {
         /// The operation.
         operation: &'static str,
+        /// The HTTP client's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The queue endpoint's TLS certificate was refused. Fatal: no retry makes it acceptable.
+    /// [`TlsProblem::hint`] says what to do; the source holds the TLS library's own words.
+    #[error("{operation}: the TLS certificate of {endpoint} was refused: {problem}; {hint}", hint = problem.hint())]
+    Tls {
+        /// The operation.
+        operation: &'static str,
+        /// Scheme, host and port of the queue's endpoint.
+        endpoint: String,
+        /// What is wrong with the certificate.
+        problem: TlsProblem,
         /// The HTTP client's error.
         #[source]
         source: reqwest::Error,
@@ -148,6 +165,14 @@ impl Error {
         }
     }
 
+    /// Why the endpoint's certificate was refused, for [`Error::Tls`].
+    pub fn tls_problem(&self) -> Option<TlsProblem> {
+        match self {
+            Error::Tls { problem, .. } => Some(*problem),
+            _ => None,
+        }
+    }
+
     /// Whether sending the same request again after a backoff may succeed: transport errors,
     /// timeouts, truncated or unreadable answers, HTTP 5xx and 429, `InternalError`,
     /// `QpsLimitExceeded`. Never authentication or parameter errors.
@@ -197,11 +222,12 @@ impl Error {
     }
 
     /// Whether no request can succeed and a consumer should stop: credentials,
-    /// configuration, authentication, a queue that does not exist, a redirect.
+    /// configuration, a refused TLS certificate, authentication, a queue that does not
+    /// exist, a redirect.
     pub fn is_fatal(&self) -> bool {
         match self {
             Error::Credentials(e) => !e.is_retryable(),
-            Error::Config(_) | Error::Redirected { .. } => true,
+            Error::Config(_) | Error::Redirected { .. } | Error::Tls { .. } => true,
             Error::Api { code, .. } => self.is_auth() || code == "QueueNotExist",
             _ => false,
         }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::consumer::{Acker, Source};
+use crate::ErrorChain;
 
 /// How [`keep_lease`] extends a lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +64,7 @@ where
                 match acker.extend(visible_for).await {
                     Ok(until) => tracing::debug!(?visible_for, left = ?until.saturating_duration_since(now), "lease extended"),
                     Err(error) => {
-                        tracing::warn!(%error, "could not extend a lease; the message comes back when it ends");
+                        tracing::warn!(error = %ErrorChain(&error), "could not extend a lease; the message comes back when it ends");
                         extending = false;
                     }
                 }

@@ -20,6 +20,7 @@ mod queue;
 pub mod sign;
 pub mod xml;
 
+pub use crate::transport::TlsProblem;
 pub use body::{decode_body, BodyEncoding};
 pub use client::{MnsClient, MnsClientBuilder};
 pub use error::Error;

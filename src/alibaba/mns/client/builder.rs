@@ -1,6 +1,7 @@
 //! Building an [`MnsClient`]: the queue URL checked, defaults for the rest.
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -12,7 +13,8 @@ use super::{
 use crate::alibaba::credentials::{DefaultChain, ProvideCredentials};
 use crate::alibaba::mns::error::Error;
 use crate::transport::clock::{Clock, ClockSkew, SystemClock};
-use crate::transport::http::{self, origin_for_display};
+use crate::transport::http::{self, origin_for_display, HttpOptions};
+use crate::transport::tls::ExtraRoots;
 use crate::transport::{RetryBudget, RetryPolicy};
 
 /// Builds an [`MnsClient`] for one queue.
@@ -21,6 +23,7 @@ pub struct MnsClientBuilder {
     allow_insecure_http: bool,
     credentials: Option<Arc<dyn ProvideCredentials>>,
     http: Option<reqwest::Client>,
+    roots: ExtraRoots,
     connect_timeout: Duration,
     wait: Duration,
     request_timeout: Duration,
@@ -50,6 +53,7 @@ impl MnsClientBuilder {
             allow_insecure_http: false,
             credentials: None,
             http: None,
+            roots: ExtraRoots::default(),
             connect_timeout: Duration::from_secs(5),
             wait: DEFAULT_WAIT,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -80,9 +84,27 @@ impl MnsClientBuilder {
         self
     }
 
-    /// Uses this `reqwest::Client`; build it with `redirect::Policy::none()`.
+    /// Uses this `reqwest::Client` as it is (its own timeouts, roots and proxies apply);
+    /// build it with `redirect::Policy::none()`.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
+        self
+    }
+
+    /// Also trusts the CA certificates in this PEM file (one or more `CERTIFICATE` blocks),
+    /// besides the built-in roots: for an endpoint behind a private CA or a TLS-inspecting
+    /// proxy. Read by [`MnsClientBuilder::build`]; a file that cannot be read or holds no
+    /// usable certificate is an [`Error::Config`] naming it. May be given more than once.
+    /// Applies to the built-in HTTP client only: with [`MnsClientBuilder::http_client`] it is
+    /// a configuration error.
+    pub fn ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.roots.add_file(path);
+        self
+    }
+
+    /// Like [`MnsClientBuilder::ca_file`], for PEM text already in memory.
+    pub fn add_root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.roots.add_pem(pem);
         self
     }
 
@@ -167,11 +189,12 @@ impl MnsClientBuilder {
         let queue_path = path.to_owned();
         let mut origin = url.clone();
         origin.set_path("/");
-        let http = match self.http {
-            Some(http) => http,
-            None => http::build_client(self.connect_timeout, url.scheme() == "https")
-                .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))?,
-        };
+        let http = http::client_or_build(
+            self.http,
+            &self.roots,
+            HttpOptions::new(self.connect_timeout, url.scheme() == "https"),
+        )
+        .map_err(Error::Config)?;
         let rng = match self.jitter_seed {
             Some(seed) => fastrand::Rng::with_seed(seed),
             None => fastrand::Rng::new(),

@@ -17,6 +17,7 @@ use crate::alibaba::mns::sign::{http_date, sign, SigningInput, MNS_VERSION};
 use crate::alibaba::mns::xml;
 use crate::transport::clock::unix_secs;
 use crate::transport::http::{self, ReadError};
+use crate::transport::tls;
 use crate::transport::{Decision, GiveUpReason, RetryBudget};
 
 impl MnsClient {
@@ -215,6 +216,13 @@ impl MnsClient {
                 Error::Timeout {
                     operation,
                     after: timeout,
+                }
+            } else if let Some(problem) = tls::classify(&e) {
+                Error::Tls {
+                    operation,
+                    endpoint: http::origin_for_display(&inner.origin),
+                    problem,
+                    source: e.without_url(),
                 }
             } else {
                 Error::Transport {
