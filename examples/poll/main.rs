@@ -100,13 +100,17 @@ CREDENTIALS:
         [default]
         secret_id = AKID...
         secret_key = ...
-    Alibaba (--mns): ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET (and
-    ALIBABA_CLOUD_SECURITY_TOKEN for STS keys), else the profile file
-    ~/.alibabacloud/credentials (or the file named by ALIBABA_CLOUD_CREDENTIALS_FILE):
+    Alibaba (--mns), the first source configured: ALIBABA_CLOUD_ACCESS_KEY_ID,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS keys); an OIDC
+    role (ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN,
+    ALIBABA_CLOUD_OIDC_TOKEN_FILE); the profile file ~/.alibabacloud/credentials (or the
+    file named by ALIBABA_CLOUD_CREDENTIALS_FILE; type = access_key, sts, ecs_ram_role or
+    oidc_role_arn):
         [default]
         type = access_key
         access_key_id = LTAI...
         access_key_secret = ...
+    else the ECS instance's RAM role (ALIBABA_CLOUD_ECS_METADATA_DISABLED=true skips it).
 
 TLS AND PROXIES:
     Certificates are checked against the built-in Mozilla roots (and those of --ca-file; a
@@ -339,14 +343,10 @@ async fn run_mns(args: &Args, url: Option<String>) -> Result<(), Failure> {
         builder = builder.ca_file(ca);
     }
     let client = builder.build().map_err(|e| Failure::Usage(chain(&e)))?;
-    client.load_credentials().await.map_err(|e| {
-        use alibaba::credentials::{ENV_ACCESS_KEY_ID, ENV_ACCESS_KEY_SECRET, ENV_CREDENTIALS_FILE};
-        credentials_failure(e, || {
-            format!(
-                "no Alibaba Cloud credentials: set {ENV_ACCESS_KEY_ID} and {ENV_ACCESS_KEY_SECRET}, or put type = access_key, access_key_id and access_key_secret under [default] in ~/.alibabacloud/credentials (or the file named by {ENV_CREDENTIALS_FILE})"
-            )
-        })
-    })?;
+    client
+        .load_credentials()
+        .await
+        .map_err(|e| credentials_failure(e, || alibaba::credentials::NONE_FOUND_HINT.to_owned()))?;
     say!(
         "poll: MNS queue {} concurrency {}{}{}",
         client.queue_url_for_display(),

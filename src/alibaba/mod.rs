@@ -3,7 +3,8 @@
 //! - [`events`]: the typed events of both products ([`Event`]), generated from
 //!   `spec/alibaba-events.json`, and [`ReceivedEvent`], the raw JSON with its typed value;
 //! - [`mns`]: the MNS queue VOD and IMS write events into, as a source of the consumer engine;
-//! - [`credentials`]: AccessKey pairs and STS tokens from the environment or the profile file.
+//! - [`credentials`]: AccessKey pairs and STS tokens from the environment, an OIDC role, the
+//!   profile file or the ECS instance's RAM role.
 
 pub mod credentials;
 pub mod events;

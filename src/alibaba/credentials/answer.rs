@@ -1,0 +1,64 @@
+//! Small pieces the network providers share: reading a boolean switch from the environment,
+//! and making a server's text fit for an error message.
+
+use super::Env;
+
+/// Whether `var` is set to `true` (any case), as the official libraries read their switches.
+pub(super) fn is_true(env: &Env, var: &str) -> bool {
+    env.get(var)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+/// A server's text (an error code or message) for one line of an error: control characters
+/// become spaces and it is cut at `max` characters, since whatever answers may send anything.
+pub(super) fn printable(text: &str, max: usize) -> String {
+    let mut out: String = text
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    if text.trim().chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+/// A RAM role name as it may go into a metadata URL path: 1 to 64 letters, digits, `.`, `-`
+/// or `_`. Anything else is refused rather than escaped, since no real role is named so.
+pub(super) fn role_name(text: &str) -> Option<&str> {
+    let name = text.trim();
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'));
+    ok.then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_cuts_and_flattens() {
+        assert_eq!(printable(" a\nb\tc ", 10), "a b c");
+        assert_eq!(printable("abcdef", 3), "abc…");
+    }
+
+    #[test]
+    fn role_names() {
+        assert_eq!(role_name(" vod-role.1_x\n"), Some("vod-role.1_x"));
+        for bad in ["", "a/b", "../x", "a b", &"r".repeat(65)] {
+            assert_eq!(role_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn switches() {
+        let env = Env::from_pairs([("A", "TRUE"), ("B", "1")]);
+        assert!(is_true(&env, "A"));
+        assert!(!is_true(&env, "B"));
+        assert!(!is_true(&env, "C"));
+    }
+}
