@@ -256,7 +256,11 @@ async fn an_sts_token_is_sent_and_a_missing_one_is_fatal() {
     assert_eq!(e.class(), ErrorClass::Fatal, "{e}");
     // A refused token is signed once more with credentials asked for again (the same here),
     // then it is fatal: two refusals, never a retry loop.
-    assert_eq!(fake.stats().auth_failures, 2, "a refused token is re-signed once, then fatal");
+    assert_eq!(
+        fake.stats().auth_failures,
+        2,
+        "a refused token is re-signed once, then fatal"
+    );
     let creds = FakeMns::credentials().with_security_token("CAIS-token+/=");
     let with = MnsQueue::new(client_for(&fake, creds));
     assert_eq!(with.receive().await.expect("accepted").len(), 1);

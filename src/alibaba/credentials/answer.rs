@@ -1,7 +1,71 @@
 //! Small pieces the network providers share: reading a boolean switch from the environment,
-//! and making a server's text fit for an error message.
+//! making a server's text fit for an error message, and reading the temporary keys both the
+//! metadata service and STS answer with.
 
-use super::Env;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use super::{Credentials, CredentialsError, Env};
+use crate::credentials::fetch;
+
+/// The four fields of temporary credentials, as the ECS metadata service and STS name them.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(super) struct TemporaryKeys {
+    access_key_id: Option<String>,
+    access_key_secret: Option<String>,
+    security_token: Option<String>,
+    expiration: Option<String>,
+}
+
+impl TemporaryKeys {
+    /// The credentials, if all four are there; `what` names the answer, `suffix` ends each
+    /// message (a request id). Temporary credentials without an expiry would be kept past it,
+    /// so one is required.
+    pub(super) fn into_credentials(
+        self,
+        provider: &'static str,
+        what: &str,
+        suffix: &str,
+    ) -> Result<Credentials, CredentialsError> {
+        let invalid = |reason: String| CredentialsError::Invalid { provider, reason };
+        let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+        let (Some(id), Some(secret), Some(token)) = (
+            nonempty(self.access_key_id),
+            nonempty(self.access_key_secret),
+            nonempty(self.security_token),
+        ) else {
+            return Err(invalid(format!(
+                "{what}: AccessKeyId, AccessKeySecret or SecurityToken missing{suffix}"
+            )));
+        };
+        let expiration = self
+            .expiration
+            .as_deref()
+            .and_then(fetch::parse_rfc3339)
+            .ok_or_else(|| invalid(format!("{what}: no RFC 3339 Expiration{suffix}")))?;
+        Ok(Credentials::new(id.trim(), secret.trim())
+            .with_security_token(token.trim())
+            .with_expiration(expiration))
+    }
+}
+
+/// Decodes a JSON answer. serde's message may quote a value, which may be a secret: only
+/// the place is shown.
+pub(super) fn decode<T: DeserializeOwned>(
+    body: &[u8],
+    provider: &'static str,
+    what: &str,
+) -> Result<T, CredentialsError> {
+    serde_json::from_slice(body).map_err(|e| CredentialsError::Invalid {
+        provider,
+        reason: format!(
+            "{what}: not the documented JSON (line {}, column {})",
+            e.line(),
+            e.column()
+        ),
+    })
+}
 
 /// Whether `var` is set to `true` (any case), as the official libraries read their switches.
 pub(super) fn is_true(env: &Env, var: &str) -> bool {

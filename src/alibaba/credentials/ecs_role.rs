@@ -14,7 +14,7 @@ use reqwest::header::HeaderValue;
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::answer::{is_true, printable, role_name};
+use super::answer::{decode, is_true, printable, role_name, TemporaryKeys};
 use super::{Credentials, CredentialsError, Env, ProvideCredentials, Secret};
 use crate::credentials::fetch::{self, FetchError};
 
@@ -328,22 +328,13 @@ fn token_from(body: Vec<u8>) -> Option<Secret> {
 #[serde(rename_all = "PascalCase")]
 struct RoleAnswer {
     code: Option<String>,
-    access_key_id: Option<String>,
-    access_key_secret: Option<String>,
-    security_token: Option<String>,
-    expiration: Option<String>,
+    #[serde(flatten)]
+    keys: TemporaryKeys,
 }
 
 fn role_credentials(body: &[u8], role: &str, shown: &str) -> Result<Credentials, CredentialsError> {
     let what = format!("the credentials of role {role} from the metadata service at {shown}");
-    // serde's message may quote a value, which may be a secret: only the place is shown.
-    let answer: RoleAnswer = serde_json::from_slice(body).map_err(|e| {
-        invalid(format!(
-            "{what} are not the documented JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let answer: RoleAnswer = decode(body, PROVIDER, &what)?;
     match answer.code.as_deref().map(str::trim) {
         Some("Success") => {}
         Some(code) => {
@@ -354,25 +345,7 @@ fn role_credentials(body: &[u8], role: &str, shown: &str) -> Result<Credentials,
         }
         None => return Err(invalid(format!("{what} have no Code"))),
     }
-    let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
-    let (Some(id), Some(secret), Some(token)) = (
-        nonempty(answer.access_key_id),
-        nonempty(answer.access_key_secret),
-        nonempty(answer.security_token),
-    ) else {
-        return Err(invalid(format!(
-            "{what} lack AccessKeyId, AccessKeySecret or SecurityToken"
-        )));
-    };
-    // Temporary credentials without an expiry would be kept past it.
-    let expiration = answer
-        .expiration
-        .as_deref()
-        .and_then(fetch::parse_rfc3339)
-        .ok_or_else(|| invalid(format!("{what} have no RFC 3339 Expiration")))?;
-    Ok(Credentials::new(id.trim(), secret.trim())
-        .with_security_token(token.trim())
-        .with_expiration(expiration))
+    answer.keys.into_credentials(PROVIDER, &what, "")
 }
 
 #[cfg(test)]

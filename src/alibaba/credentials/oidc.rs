@@ -11,7 +11,7 @@ use reqwest::header::ACCEPT;
 use reqwest::Url;
 use serde::Deserialize;
 
-use super::answer::{is_true, printable};
+use super::answer::{decode, is_true, printable, TemporaryKeys};
 use super::{Credentials, CredentialsError, Env, ProvideCredentials, Secret};
 use crate::credentials::fetch::{self, FetchError};
 use crate::credentials::read_small_file;
@@ -269,16 +269,7 @@ struct StsError {
 #[serde(rename_all = "PascalCase")]
 struct StsAnswer {
     request_id: Option<String>,
-    credentials: Option<StsCredentials>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct StsCredentials {
-    access_key_id: Option<String>,
-    access_key_secret: Option<String>,
-    security_token: Option<String>,
-    expiration: Option<String>,
+    credentials: Option<TemporaryKeys>,
 }
 
 /// STS's error as one line: status, code, message and request id, which is what support
@@ -318,40 +309,16 @@ fn sts_failure(e: FetchError, shown: &str, token: &Secret) -> CredentialsError {
 
 fn sts_credentials(body: &[u8], shown: &str) -> Result<Credentials, CredentialsError> {
     let what = format!("the AssumeRoleWithOIDC answer from {shown}");
-    // serde's message may quote a value, which may be a secret: only the place is shown.
-    let answer: StsAnswer = serde_json::from_slice(body).map_err(|e| {
-        invalid(format!(
-            "{what} is not the documented JSON (line {}, column {})",
-            e.line(),
-            e.column()
-        ))
-    })?;
+    let answer: StsAnswer = decode(body, PROVIDER, &what)?;
     let request = answer
         .request_id
         .as_deref()
         .map(|id| format!(" (RequestId {})", printable(id, 100)))
         .unwrap_or_default();
-    let Some(c) = answer.credentials else {
+    let Some(keys) = answer.credentials else {
         return Err(invalid(format!("{what} has no Credentials{request}")));
     };
-    let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
-    let (Some(id), Some(secret), Some(token)) = (
-        nonempty(c.access_key_id),
-        nonempty(c.access_key_secret),
-        nonempty(c.security_token),
-    ) else {
-        return Err(invalid(format!(
-            "{what} lacks AccessKeyId, AccessKeySecret or SecurityToken{request}"
-        )));
-    };
-    let expiration = c
-        .expiration
-        .as_deref()
-        .and_then(fetch::parse_rfc3339)
-        .ok_or_else(|| invalid(format!("{what} has no RFC 3339 Expiration{request}")))?;
-    Ok(Credentials::new(id.trim(), secret.trim())
-        .with_security_token(token.trim())
-        .with_expiration(expiration))
+    keys.into_credentials(PROVIDER, &what, &request)
 }
 
 #[cfg(test)]
