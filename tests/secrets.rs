@@ -192,15 +192,20 @@ async fn session(s: &Secrets, leak_on_purpose: bool) -> Vec<String> {
         format!("[default]\nsecret_id = {}\nsecret_key = {}\n", s.id, s.key),
     )
     .unwrap();
+    // Every chain gets a metadata URL where nothing listens: no test probes the real one.
     let env = Env::from_pairs([
         ("TENCENTCLOUD_SECRET_ID", s.id.as_str()),
         ("TENCENTCLOUD_SECRET_KEY", s.key.as_str()),
         ("TENCENTCLOUD_SESSION_TOKEN", s.token.as_str()),
+        ("VOD_EVENTS_TENCENT_METADATA_URL", "http://127.0.0.1:1/"),
     ]);
-    let file_env = Env::from_pairs([(
-        "TENCENTCLOUD_CREDENTIALS_FILE",
-        file.to_string_lossy().as_ref(),
-    )]);
+    let file_env = Env::from_pairs([
+        (
+            "TENCENTCLOUD_CREDENTIALS_FILE",
+            file.to_string_lossy().as_ref(),
+        ),
+        ("VOD_EVENTS_TENCENT_METADATA_URL", "http://127.0.0.1:1/"),
+    ]);
     let providers: Vec<Arc<dyn ProvideCredentials>> = vec![
         Arc::new(StaticProvider::new(creds.clone())),
         Arc::new(EnvProvider::new(env.clone())),

@@ -41,8 +41,7 @@ pub(crate) fn load_ini(text: &str) -> Result<ini::Ini, String> {
 pub(crate) fn ini_value<'a>(section: &'a ini::Properties, key: &str) -> Option<&'a str> {
     section
         .iter()
-        .rev()
-        .find(|(k, _)| k.trim().eq_ignore_ascii_case(key))
+        .rfind(|(k, _)| k.trim().eq_ignore_ascii_case(key))
         .map(|(_, v)| v.trim().trim_matches('"').trim_matches('\'').trim())
         .filter(|v| !v.is_empty())
 }
