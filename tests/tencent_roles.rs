@@ -320,7 +320,7 @@ async fn the_default_chain_finds_the_cvm_role_after_env_and_profile() {
 }
 
 #[tokio::test]
-async fn the_default_chain_reaches_tke_oidc_off_cvm_and_stops_at_half_of_it() {
+async fn the_default_chain_takes_tke_oidc_before_the_nodes_cvm_role_and_stops_at_half_of_it() {
     let role = RoleCredentials::numbered(2, SystemTime::now(), HOUR);
     let tke = Tke::start(StsAnswer::Credentials(role.clone()), "chain").await;
     let mut pairs = tke.env.clone();
@@ -330,6 +330,19 @@ async fn the_default_chain_reaches_tke_oidc_off_cvm_and_stops_at_half_of_it() {
         .unwrap();
     assert_eq!(c.secret_id(), role.id);
 
+    // In a TKE pod the node's metadata service often answers too, with the node's role: the
+    // pod's own OIDC role must win over it.
+    let node = RoleCredentials::numbered(3, SystemTime::now(), HOUR);
+    let meta = FakeMetadata::start(Some(ROLE), Some(node.clone())).await;
+    pairs.retain(|(name, _)| *name != ENV_METADATA_URL);
+    pairs.push((ENV_METADATA_URL, meta.url()));
+    let c = bounded(DefaultChain::with_env(Env::from_pairs(pairs.clone())).provide())
+        .await
+        .unwrap();
+    assert_eq!(c.secret_id(), role.id, "the pod's role, not the node's");
+    assert_ne!(role.id, node.id);
+
+    // Half a TKE configuration is an error, not a fall-through to the node's role.
     pairs.retain(|(name, _)| *name != ENV_TKE_ROLE_ARN);
     let e = bounded(DefaultChain::with_env(Env::from_pairs(pairs)).provide())
         .await

@@ -101,8 +101,8 @@ CREDENTIALS:
         [default]
         secret_id = AKID...
         secret_key = ...
-    else the CAM role bound to the CVM instance (metadata service), else a TKE pod's OIDC
-    token (TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE, TKE_ROLE_ARN).
+    else a TKE pod's OIDC token (TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE,
+    TKE_ROLE_ARN), else the CAM role bound to the CVM instance (metadata service).
     Alibaba (--mns), the first source configured: ALIBABA_CLOUD_ACCESS_KEY_ID,
     ALIBABA_CLOUD_ACCESS_KEY_SECRET (and ALIBABA_CLOUD_SECURITY_TOKEN for STS keys); an OIDC
     role (ALIBABA_CLOUD_ROLE_ARN, ALIBABA_CLOUD_OIDC_PROVIDER_ARN,
@@ -281,7 +281,7 @@ async fn run_tencent(args: &Args) -> Result<(), Failure> {
     client.load_credentials().await.map_err(|e| {
         credentials_failure(e, || {
             format!(
-                "no credentials: set {ENV_SECRET_ID} and {ENV_SECRET_KEY}, or put secret_id and secret_key under [default] in ~/.tencentcloud/credentials (or the file named by {ENV_CREDENTIALS_FILE}), or run on a CVM instance with a CAM role bound, or in a TKE pod with {ENV_TKE_REGION}, {ENV_TKE_PROVIDER_ID}, {ENV_TKE_WEB_IDENTITY_TOKEN_FILE} and {ENV_TKE_ROLE_ARN} set"
+                "no credentials: set {ENV_SECRET_ID} and {ENV_SECRET_KEY}, or put secret_id and secret_key under [default] in ~/.tencentcloud/credentials (or the file named by {ENV_CREDENTIALS_FILE}), or run in a TKE pod with {ENV_TKE_REGION}, {ENV_TKE_PROVIDER_ID}, {ENV_TKE_WEB_IDENTITY_TOKEN_FILE} and {ENV_TKE_ROLE_ARN} set, or on a CVM instance with a CAM role bound"
             )
         })
     })?;

@@ -11,34 +11,38 @@ use super::{
 
 /// What [`CredentialsError::NoneFound`] says to do when no source is configured. The variable
 /// names are spelled out (`concat!` takes literals only); a unit test checks they match.
-pub const NONE_FOUND_HINT: &str = "no Tencent Cloud credentials found: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, write secret_id and secret_key under [default] in ~/.tencentcloud/credentials, bind a CAM role to this CVM instance, or set TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE and TKE_ROLE_ARN (TKE OIDC)";
+pub const NONE_FOUND_HINT: &str = "no Tencent Cloud credentials found: set TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, write secret_id and secret_key under [default] in ~/.tencentcloud/credentials, set TKE_REGION, TKE_PROVIDER_ID, TKE_WEB_IDENTITY_TOKEN_FILE and TKE_ROLE_ARN (TKE OIDC), or bind a CAM role to this CVM instance";
 
 /// Tries providers in order, moving on only when one is not configured.
 ///
-/// The default order is the official SDKs' (tencentcloud-sdk-python's
-/// `DefaultCredentialProvider`): [`EnvProvider`], [`ProfileProvider`], [`CvmRoleProvider`],
-/// [`TkeOidcProvider`]. Off CVM the role provider costs one refused or timed-out connection
-/// (at most 300 ms); `VOD_EVENTS_TENCENT_METADATA_URL=http://127.0.0.1:1/` turns it off.
+/// The default order: [`EnvProvider`], [`ProfileProvider`], [`TkeOidcProvider`],
+/// [`CvmRoleProvider`]. tencentcloud-sdk-python's `DefaultCredentialProvider` asks the CVM
+/// role before TKE OIDC; here TKE OIDC comes first, as Alibaba's libraries put OIDC before the
+/// instance role, because a TKE pod can usually reach its node's metadata service, and the
+/// node's role answering there must not silently replace the pod's own, configured role.
+/// TKE OIDC is configured only by its four variables, so elsewhere the order changes
+/// nothing. Off CVM the role provider costs one refused or timed-out connection (at most
+/// 300 ms); `VOD_EVENTS_TENCENT_METADATA_URL=http://127.0.0.1:1/` turns it off.
 #[derive(Debug, Clone)]
 pub struct DefaultChain {
     providers: Vec<Arc<dyn ProvideCredentials>>,
 }
 
 impl DefaultChain {
-    /// Environment, profile file, CVM role, TKE OIDC, reading the real process environment.
+    /// Environment, profile file, TKE OIDC, CVM role, reading the real process environment.
     pub fn new() -> Self {
         Self::with_env(Env::process())
     }
 
-    /// Environment, profile file, CVM role, TKE OIDC, reading the given environment (tests
+    /// Environment, profile file, TKE OIDC, CVM role, reading the given environment (tests
     /// point `VOD_EVENTS_TENCENT_METADATA_URL` at a closed port, or at a fake).
     pub fn with_env(env: Env) -> Self {
         DefaultChain {
             providers: vec![
                 Arc::new(EnvProvider::new(env.clone())),
                 Arc::new(ProfileProvider::new(env.clone())),
-                Arc::new(CvmRoleProvider::new(env.clone())),
-                Arc::new(TkeOidcProvider::new(env)),
+                Arc::new(TkeOidcProvider::new(env.clone())),
+                Arc::new(CvmRoleProvider::new(env)),
             ],
         }
     }

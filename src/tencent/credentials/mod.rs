@@ -1,17 +1,18 @@
 //! Tencent Cloud API credentials and where they come from.
 //!
 //! [`Credentials`] never shows its key or token in `Debug` or `Display`. Providers implement
-//! [`ProvideCredentials`]; [`DefaultChain`] tries, in the official SDKs' order:
+//! [`ProvideCredentials`]; [`DefaultChain`] tries (the official SDKs' order, but for TKE OIDC
+//! before the CVM role: see [`DefaultChain`] for why):
 //!
 //! 1. the environment ([`EnvProvider`]: `TENCENTCLOUD_SECRET_ID`, `TENCENTCLOUD_SECRET_KEY`,
 //!    optional `TENCENTCLOUD_SESSION_TOKEN`);
 //! 2. the profile file ([`ProfileProvider`]: `TENCENTCLOUD_CREDENTIALS_FILE`, else
 //!    `~/.tencentcloud/credentials`, else `/etc/tencentcloud/credentials`);
-//! 3. the CAM role bound to the CVM instance ([`CvmRoleProvider`], from the metadata service
-//!    at `http://metadata.tencentyun.com/latest/meta-data/`, or [`ENV_METADATA_URL`]);
-//! 4. a TKE pod's OIDC token exchanged at STS ([`TkeOidcProvider`]: `TKE_REGION`,
+//! 3. a TKE pod's OIDC token exchanged at STS ([`TkeOidcProvider`]: `TKE_REGION`,
 //!    `TKE_PROVIDER_ID`, `TKE_WEB_IDENTITY_TOKEN_FILE`, `TKE_ROLE_ARN`; STS at
-//!    [`DEFAULT_STS_ENDPOINT`], or [`ENV_STS_ENDPOINT`]).
+//!    [`DEFAULT_STS_ENDPOINT`], or [`ENV_STS_ENDPOINT`]);
+//! 4. the CAM role bound to the CVM instance ([`CvmRoleProvider`], from the metadata service
+//!    at `http://metadata.tencentyun.com/latest/meta-data/`, or [`ENV_METADATA_URL`]).
 //!
 //! The chain moves on only when a source is *not configured* (nothing set, no file, no
 //! metadata service or no role bound). A source that is configured but broken (half the
