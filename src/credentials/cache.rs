@@ -11,7 +11,7 @@
 //! tested apart from the locking around it.
 
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use super::CredentialsError;
@@ -76,13 +76,22 @@ pub(crate) fn plan(
 }
 
 struct Cached<C> {
-    value: C,
+    // Shared, so that handing the credentials to each request costs no copy of their strings.
+    value: Arc<C>,
     fetched_at: SystemTime,
 }
 
 struct State<C> {
     current: Option<Cached<C>>,
     retry_after: Option<SystemTime>,
+    /// Waits for credentials (nothing usable cached) that asked the provider and have ended,
+    /// and how the last of them ended: a task that queued behind a failed one takes its error
+    /// instead of asking again, so N waiters cost one provider timeout, not N in a row.
+    blocking_attempts: u64,
+    last_failure: Option<CredentialsError>,
+    /// Whether the provider ever gave credentials: from then on, a source finding nothing is
+    /// down (an unreachable metadata service), not absent.
+    ever_stored: bool,
 }
 
 /// One client's credentials: resolved on first use, refreshed ahead of expiry, one refresh
@@ -100,6 +109,9 @@ impl<C> Default for CredentialsCache<C> {
             state: Mutex::new(State {
                 current: None,
                 retry_after: None,
+                blocking_attempts: 0,
+                last_failure: None,
+                ever_stored: false,
             }),
             refreshing: tokio::sync::Mutex::new(()),
         }
@@ -115,7 +127,7 @@ impl<C> std::fmt::Debug for CredentialsCache<C> {
     }
 }
 
-impl<C: Expiring + Clone + PartialEq> CredentialsCache<C> {
+impl<C: Expiring + PartialEq> CredentialsCache<C> {
     /// An empty cache.
     pub fn new() -> Self {
         Self::default()
@@ -128,7 +140,7 @@ impl<C: Expiring + Clone + PartialEq> CredentialsCache<C> {
         &self,
         now: impl Fn() -> SystemTime,
         fetch: F,
-    ) -> Result<C, CredentialsError>
+    ) -> Result<Arc<C>, CredentialsError>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<C, CredentialsError>>,
@@ -158,14 +170,59 @@ impl<C: Expiring + Clone + PartialEq> CredentialsCache<C> {
                 }
             }
             _ => {
+                let seen = self.lock().blocking_attempts;
                 let _guard = self.refreshing.lock().await;
-                // Another task may have refreshed while this one waited.
+                // Another task may have refreshed, or failed to, while this one waited.
                 if let (Plan::Use | Plan::UseAndRefresh, Some(c)) = self.look(now()) {
                     return Ok(c);
                 }
-                let fresh = fetch().await?;
-                Ok(self.store(fresh, now()))
+                {
+                    let state = self.lock();
+                    if state.blocking_attempts != seen {
+                        if let Some(e) = state.last_failure.clone() {
+                            return Err(e);
+                        }
+                    }
+                }
+                let outcome = match fetch().await {
+                    Ok(fresh) => {
+                        let at = now();
+                        match fresh.expiration() {
+                            Some(expires) if expires <= at + UNUSABLE_WITHIN => {
+                                Err(CredentialsError::Unavailable {
+                                    provider: "credentials cache",
+                                    reason: format!(
+                                        "the provider gave credentials that expire at {} (now {}): too late to sign with",
+                                        humantime::format_rfc3339_seconds(expires),
+                                        humantime::format_rfc3339_seconds(at)
+                                    ),
+                                })
+                            }
+                            _ => Ok(self.store(fresh, at)),
+                        }
+                    }
+                    Err(e) => Err(self.as_outage_if_seen_before(e)),
+                };
+                let mut state = self.lock();
+                state.last_failure = outcome.as_ref().err().cloned();
+                state.blocking_attempts += 1;
+                outcome
             }
+        }
+    }
+
+    /// A source that gave credentials before and now finds none (a metadata service that
+    /// stopped answering) is taken as down, so that callers retry instead of stopping as if
+    /// nothing were configured.
+    fn as_outage_if_seen_before(&self, e: CredentialsError) -> CredentialsError {
+        let not_found = e.is_not_configured() || matches!(e, CredentialsError::NoneFound { .. });
+        if not_found && self.lock().ever_stored {
+            CredentialsError::Unavailable {
+                provider: "credentials cache",
+                reason: format!("the source that gave credentials before finds none now ({e})"),
+            }
+        } else {
+            e
         }
     }
 
@@ -173,26 +230,39 @@ impl<C: Expiring + Clone + PartialEq> CredentialsCache<C> {
     /// next [`get`](Self::get) asks the provider. A set refreshed meanwhile is kept.
     pub fn invalidate(&self, used: &C) {
         let mut state = self.lock();
-        if state.current.as_ref().is_some_and(|c| c.value == *used) {
+        if state.current.as_ref().is_some_and(|c| *c.value == *used) {
             state.current = None;
             state.retry_after = None;
         }
     }
 
-    fn look(&self, now: SystemTime) -> (Plan, Option<C>) {
+    fn look(&self, now: SystemTime) -> (Plan, Option<Arc<C>>) {
         let state = self.lock();
         let times = state
             .current
             .as_ref()
             .map(|c| (c.fetched_at, c.value.expiration()));
         let decision = plan(times, state.retry_after, now);
-        (decision, state.current.as_ref().map(|c| c.value.clone()))
+        (
+            decision,
+            state.current.as_ref().map(|c| Arc::clone(&c.value)),
+        )
     }
 
-    fn store(&self, value: C, now: SystemTime) -> C {
+    /// Keeps `value`, unless it is the set already cached: a provider that has not rotated
+    /// yet. Then the cached set keeps its fetch time (restarting it would shrink the refresh
+    /// window at every try), and the next try waits [`RETRY_REFRESH_AFTER`].
+    fn store(&self, value: C, now: SystemTime) -> Arc<C> {
         let mut state = self.lock();
+        state.ever_stored = true;
+        if let Some(cached) = state.current.as_ref().filter(|c| *c.value == value) {
+            let same = Arc::clone(&cached.value);
+            state.retry_after = Some(now + RETRY_REFRESH_AFTER);
+            return same;
+        }
+        let value = Arc::new(value);
         state.current = Some(Cached {
-            value: value.clone(),
+            value: Arc::clone(&value),
             fetched_at: now,
         });
         state.retry_after = None;
@@ -214,7 +284,6 @@ impl<C> CredentialsCache<C> {
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::Arc;
     use std::time::UNIX_EPOCH;
 
     #[derive(Debug, Clone, PartialEq)]
@@ -303,7 +372,10 @@ mod tests {
         // Refused by the service: dropped, fetched again.
         let current = block(cache.get(clock, || fetch(true, 0))).unwrap();
         cache.invalidate(&first); // an old set: nothing happens
-        assert_eq!(block(cache.get(clock, || fetch(true, 0))).unwrap(), current);
+        assert_eq!(
+            *block(cache.get(clock, || fetch(true, 0))).unwrap(),
+            *current
+        );
         cache.invalidate(&current);
         assert_eq!(block(cache.get(clock, || fetch(true, 9000))).unwrap().n, 4);
         // Expired and the refresh fails: the error comes out, nothing is kept.
@@ -354,5 +426,114 @@ mod tests {
             assert_eq!(task.await.unwrap().unwrap().n, 1);
         }
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    fn temp(n: u32, expires: u64) -> Temp {
+        Temp {
+            n,
+            expires: Some(t(expires)),
+        }
+    }
+
+    #[test]
+    fn a_provider_that_has_not_rotated_yet_keeps_the_window_and_is_not_used_too_late() {
+        let cache = CredentialsCache::new();
+        let calls = AtomicU32::new(0);
+        let same = || {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async { Ok(temp(1, 3600)) }
+        };
+        block(cache.get(|| t(0), same)).unwrap();
+        // In the refresh window the provider gives the same set: kept, and not asked again
+        // before RETRY_REFRESH_AFTER, however often credentials are wanted.
+        for _ in 0..5 {
+            assert_eq!(block(cache.get(|| t(3400), same)).unwrap().n, 1);
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // The window did not shrink: the next try is 10 s later, not at once.
+        assert_eq!(block(cache.get(|| t(3405), same)).unwrap().n, 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        assert_eq!(block(cache.get(|| t(3410), same)).unwrap().n, 1);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        // Seconds before the expiry the same set again is refused, not signed with.
+        let e = block(cache.get(|| t(3595), same)).unwrap_err();
+        assert!(
+            e.is_retryable() && e.to_string().contains("too late"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_source_that_answered_before_and_finds_nothing_now_is_down_not_absent() {
+        let cache = CredentialsCache::new();
+        let first = block(cache.get(|| t(0), || async { Ok(temp(1, 3600)) })).unwrap();
+        cache.invalidate(&first);
+        let gone = || async {
+            Err(CredentialsError::NotConfigured {
+                provider: "CVM role",
+                detail: "connection refused".into(),
+            })
+        };
+        let e = block(cache.get(|| t(10), gone)).unwrap_err();
+        assert!(e.is_retryable(), "{e:?}");
+        assert!(e.to_string().contains("connection refused"), "{e}");
+        // A cache that never had any passes "not configured" on as it is.
+        let fresh = CredentialsCache::<Temp>::new();
+        assert!(block(fresh.get(|| t(10), gone))
+            .unwrap_err()
+            .is_not_configured());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiters_behind_a_failed_fetch_take_its_error_instead_of_asking_again() {
+        let cache = Arc::new(CredentialsCache::<Temp>::new());
+        let calls = Arc::new(AtomicU32::new(0));
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let entered = Arc::new(AtomicU32::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (cache, calls, gate) = (cache.clone(), calls.clone(), gate.clone());
+            let entered = entered.clone();
+            tasks.push(tokio::spawn(async move {
+                entered.fetch_add(1, Ordering::SeqCst);
+                cache
+                    .get(
+                        || t(0),
+                        || async move {
+                            calls.fetch_add(1, Ordering::SeqCst);
+                            gate.notified().await;
+                            Err(CredentialsError::Unavailable {
+                                provider: "test",
+                                reason: "timed out".into(),
+                            })
+                        },
+                    )
+                    .await
+            }));
+        }
+        while calls.load(Ordering::SeqCst) == 0 || entered.load(Ordering::SeqCst) < 8 {
+            tokio::task::yield_now().await;
+        }
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        // Let every fetch that starts finish, so a regression shows as extra calls, not a hang.
+        let opener = {
+            let gate = gate.clone();
+            tokio::spawn(async move {
+                loop {
+                    gate.notify_one();
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        for task in tasks {
+            assert!(task.await.unwrap().is_err());
+        }
+        opener.abort();
+        let asked = calls.load(Ordering::SeqCst);
+        // Tasks that had not yet reached the lock when the fetch failed may ask once more
+        // each; the ones queued behind it must not. All 8 were queued here.
+        assert_eq!(asked, 1, "the waiters asked again");
     }
 }

@@ -354,11 +354,14 @@ impl Client {
         self.credentials().await.map(drop)
     }
 
-    async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+    async fn credentials(&self) -> Result<Arc<Credentials>, CredentialsError> {
         let inner = &self.inner;
         inner
             .resolved
-            .get(|| inner.clock.now(), || inner.credentials.provide())
+            .get(
+                || inner.skew.server_time(inner.clock.now()),
+                || inner.credentials.provide(),
+            )
             .await
     }
 

@@ -56,6 +56,18 @@ impl ClockSkew {
     pub fn server_now_unix(&self, local: SystemTime) -> i64 {
         unix_secs(local) + self.offset_secs()
     }
+
+    /// The server's time when the local clock reads `local`. Expiry times of temporary
+    /// credentials are on the cloud's clock, so this is what they are compared with.
+    pub fn server_time(&self, local: SystemTime) -> SystemTime {
+        let offset = self.offset_secs();
+        let shift = std::time::Duration::from_secs(offset.unsigned_abs());
+        if offset >= 0 {
+            local.checked_add(shift).unwrap_or(local)
+        } else {
+            local.checked_sub(shift).unwrap_or(local)
+        }
+    }
 }
 
 /// Seconds since the Unix epoch (negative before it).
@@ -79,8 +91,10 @@ mod tests {
         skew.learn(local + Duration::from_secs(600), local, "test");
         assert_eq!(skew.offset_secs(), 600);
         assert_eq!(skew.server_now_unix(local), 1_000_600);
+        assert_eq!(skew.server_time(local), local + Duration::from_secs(600));
         skew.learn(local - Duration::from_secs(30), local, "test");
         assert_eq!(skew.server_now_unix(local), 999_970);
+        assert_eq!(skew.server_time(local), local - Duration::from_secs(30));
     }
 
     #[test]

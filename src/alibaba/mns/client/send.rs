@@ -130,11 +130,16 @@ impl MnsClient {
 
     /// Credentials from the cache, which resolves them on first use and refreshes temporary
     /// ones ahead of their expiry, one refresh at a time.
-    pub(super) async fn credentials(&self) -> Result<Credentials, CredentialsError> {
+    pub(super) async fn credentials(
+        &self,
+    ) -> Result<std::sync::Arc<Credentials>, CredentialsError> {
         let inner = &self.inner;
         inner
             .resolved
-            .get(|| inner.clock.now(), || inner.credentials.provide())
+            .get(
+                || inner.skew.server_time(inner.clock.now()),
+                || inner.credentials.provide(),
+            )
             .await
     }
 
