@@ -157,8 +157,9 @@ async fn broken_answers_say_which_kind_without_bodies() {
         (Fail::Status(503), true, "HTTP 503"),
         (Fail::Status(403), false, "HTTP 403"),
         (
+            // A cut-off answer: the service is broken for a moment, worth asking again.
             Fail::Body(format!("{{\"AccessKeyId\":\"a\",\"AccessKeySecret\":\"{KEY_SECRET}\"")),
-            false,
+            true,
             "not the documented JSON",
         ),
         (
@@ -446,4 +447,39 @@ async fn poll_without_any_source_names_the_role_options_too() {
     for needed in [ENV_ROLE_ARN, "ECS", "ECS RAM role"] {
         assert!(out.stderr.contains(needed), "{needed}: {}", out.stderr);
     }
+}
+
+#[tokio::test]
+async fn an_sts_endpoint_whose_certificate_is_refused_is_invalid_and_named() {
+    let expires = SystemTime::now() + Duration::from_secs(3600);
+    let sts = FakeSts::start(
+        200,
+        sts_success("STS.OidcKey", KEY_SECRET, STS_TOKEN, expires),
+    )
+    .await;
+    let backend: std::net::SocketAddr = sts
+        .base_url()
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap();
+    let front =
+        common::tls::TlsFront::start(backend, &common::tls::self_signed(&["localhost"])).await;
+    let dir = temp_dir("oidc-tls");
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, OIDC_TOKEN).unwrap();
+    let endpoint = format!("{}/", front.origin());
+    let e = OidcProvider::new(oidc_env(
+        &sts,
+        &token_file,
+        &[(ENV_STS_ENDPOINT, endpoint.as_str())],
+    ))
+    .provide()
+    .await
+    .unwrap_err();
+    // Not an outage to wait out, and not "nothing here": the certificate is named.
+    assert!(matches!(e, CredentialsError::Invalid { .. }), "{e:?}");
+    assert!(e.to_string().contains("certificate"), "{e}");
+    assert!(sts.requests().is_empty(), "nothing got through");
+    assert_no_secret(&format!("{e} {e:?}"));
 }

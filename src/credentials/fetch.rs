@@ -19,8 +19,7 @@ pub(crate) const STS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Answers larger than this are refused; credentials answers are a few KiB.
 pub(crate) const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
-/// Why a request to a credentials endpoint failed.
-#[derive(Debug)]
+/// Why a request to a credentials endpoint failed. `Debug` leaves out the body.
 pub(crate) enum FetchError {
     /// Nothing answered: connection refused, unroutable, or no such host.
     Unreachable(String),
@@ -33,6 +32,14 @@ pub(crate) enum FetchError {
     TooLarge,
     /// The connection failed while the answer was read.
     Transport(String),
+    /// The endpoint's TLS certificate was refused: no retry helps.
+    Tls(String),
+}
+
+impl std::fmt::Debug for FetchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
 }
 
 impl FetchError {
@@ -44,6 +51,7 @@ impl FetchError {
             FetchError::Status { status, .. } => format!("answered HTTP {status}"),
             FetchError::TooLarge => format!("answer larger than {MAX_ANSWER_BYTES} bytes"),
             FetchError::Transport(why) => why.clone(),
+            FetchError::Tls(why) => why.clone(),
         }
     }
 }
@@ -74,7 +82,16 @@ pub(crate) fn sts_client() -> Result<reqwest::Client, String> {
 /// Sends `request` and reads a 2xx answer's body under the cap.
 pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Vec<u8>, FetchError> {
     let mut response = request.send().await.map_err(|e| {
-        if e.is_connect() {
+        // A user name or password in an overridden URL must not reach the message.
+        let e = e.without_url();
+        // Before the connect check: reqwest reports a refused certificate as a failed connect,
+        // which would read as "no metadata service here" or as an outage worth waiting for.
+        if let Some(problem) = crate::transport::tls::classify(&e) {
+            FetchError::Tls(format!(
+                "the TLS certificate was refused: {problem}: {}",
+                error_chain(&e)
+            ))
+        } else if e.is_connect() {
             FetchError::Unreachable(error_chain(&e))
         } else if e.is_timeout() {
             FetchError::Timeout
@@ -100,7 +117,7 @@ pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Vec<u8>, Fe
             }
             Ok(None) => break,
             Err(e) if e.is_timeout() => return Err(FetchError::Timeout),
-            Err(e) => return Err(FetchError::Transport(error_chain(&e))),
+            Err(e) => return Err(FetchError::Transport(error_chain(&e.without_url()))),
         }
     }
     if (200..300).contains(&status) {
@@ -141,6 +158,16 @@ pub(crate) fn endpoint(
         url.set_path(&path);
     }
     Ok(url)
+}
+
+/// A URL as credentials errors show it: origin and path, without user info or query (where
+/// a pasted secret would sit).
+pub(crate) fn shown(url: &Url) -> String {
+    format!(
+        "{}{}",
+        crate::transport::http::origin_for_display(url),
+        url.path()
+    )
 }
 
 /// An RFC 3339 time such as `2021-03-12T23:00:47Z`, as instance roles and STS give expiries.

@@ -167,8 +167,25 @@ impl ExtraRoots {
     }
 }
 
+/// CA files larger than this are refused rather than read into memory (a bundle of every
+/// public root is about 200 KiB).
+const MAX_CA_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
 fn read_file(path: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read CA file {}: {e}", path.display()))
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read CA file {}: {e}", path.display());
+    let mut bytes = Vec::new();
+    // One byte past the limit tells an oversized file without reading it all.
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(format!(
+            "CA file {} is larger than {MAX_CA_FILE_BYTES} bytes",
+            path.display()
+        ));
+    }
+    Ok(bytes)
 }
 
 /// The certificates of a PEM text, each checked to be usable as a trust anchor, so a broken

@@ -21,14 +21,15 @@ pub(super) struct TemporaryKeys {
 impl TemporaryKeys {
     /// The credentials, if all four are there; `what` names the answer, `suffix` ends each
     /// message (a request id). Temporary credentials without an expiry would be kept past it,
-    /// so one is required.
+    /// so one is required. An answer short of them is `Unavailable`: nothing the user can fix,
+    /// and a service that answers so is most likely broken for a moment.
     pub(super) fn into_credentials(
         self,
         provider: &'static str,
         what: &str,
         suffix: &str,
     ) -> Result<Credentials, CredentialsError> {
-        let invalid = |reason: String| CredentialsError::Invalid { provider, reason };
+        let invalid = |reason: String| CredentialsError::Unavailable { provider, reason };
         let nonempty = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
         let (Some(id), Some(secret), Some(token)) = (
             nonempty(self.access_key_id),
@@ -50,14 +51,15 @@ impl TemporaryKeys {
     }
 }
 
-/// Decodes a JSON answer. serde's message may quote a value, which may be a secret: only
-/// the place is shown.
+/// Decodes a JSON answer; one that is not the documented JSON is `Unavailable`, as for
+/// missing fields. serde's message may quote a value, which may be a secret: only the place
+/// is shown.
 pub(super) fn decode<T: DeserializeOwned>(
     body: &[u8],
     provider: &'static str,
     what: &str,
 ) -> Result<T, CredentialsError> {
-    serde_json::from_slice(body).map_err(|e| CredentialsError::Invalid {
+    serde_json::from_slice(body).map_err(|e| CredentialsError::Unavailable {
         provider,
         reason: format!(
             "{what}: not the documented JSON (line {}, column {})",

@@ -56,11 +56,11 @@ const MAX_TOKEN_BYTES: usize = 4096;
 ///   credentials-go, -java and -python do, unless `ALIBABA_CLOUD_IMDSV1_DISABLED=true`
 ///   (then an error). A PUT that connects but times out is an error at once: a GET without
 ///   a token would wait for the same service.
-/// * 5xx, 429, timeouts, and a `Code` other than `Success` (the metadata service could not
-///   get the role's keys from STS just now): *unavailable*, worth asking again later.
-/// * Other 4xx, a named role the instance does not have, an answer that is not the
-///   documented JSON (whatever answers is not a metadata service that works, and asking
-///   again gets the same): *invalid*.
+/// * 5xx, 429, timeouts, a `Code` other than `Success` (the metadata service could not get
+///   the role's keys from STS just now), and credentials that are not the documented JSON
+///   (nothing a user can fix; the service is most likely broken for a moment):
+///   *unavailable*, worth asking again later.
+/// * Other 4xx, a named role the instance does not have: *invalid*.
 ///
 /// Errors never hold an answer's body; `Debug` shows no token.
 #[derive(Clone)]
@@ -280,18 +280,14 @@ fn failure(what: &str, shown: &str, e: FetchError) -> CredentialsError {
     );
     match e {
         FetchError::Status { status, .. } if !is_transient(status) => invalid(reason),
-        FetchError::TooLarge => invalid(reason),
+        FetchError::TooLarge | FetchError::Tls(_) => invalid(reason),
         _ => unavailable(reason),
     }
 }
 
 /// The base URL as errors show it: no user info, no query.
 fn shown(base: &Url) -> String {
-    format!(
-        "{}{}",
-        crate::transport::http::origin_for_display(base),
-        base.path()
-    )
+    fetch::shown(base)
 }
 
 fn join(base: &Url, path: &str) -> Result<Url, CredentialsError> {
@@ -343,7 +339,7 @@ fn role_credentials(body: &[u8], role: &str, shown: &str) -> Result<Credentials,
                 printable(code, 64)
             )))
         }
-        None => return Err(invalid(format!("{what} have no Code"))),
+        None => return Err(unavailable(format!("{what} have no Code"))),
     }
     answer.keys.into_credentials(PROVIDER, &what, "")
 }
@@ -366,11 +362,11 @@ mod tests {
     fn answers_that_are_not_it_say_why_without_values() {
         for (body, want, retryable) in [
             (&br#"{"AccessKeyId":"a","AccessKeySecret":"HIDDEN","SecurityToken":"t","Expiration":"2030-01-01T00:00:00Z","Code":"Failed"}"#[..], "Code Failed", true),
-            (br#"{"AccessKeyId":"a","AccessKeySecret":"HIDDEN","SecurityToken":"t","Expiration":"2030-01-01T00:00:00Z"}"#, "no Code", false),
-            (br#"{"AccessKeyId":"a","AccessKeySecret":"HIDDEN","Expiration":"2030-01-01T00:00:00Z","Code":"Success"}"#, "SecurityToken", false),
-            (br#"{"AccessKeyId":"a","AccessKeySecret":"HIDDEN","SecurityToken":"t","Expiration":"soon","Code":"Success"}"#, "Expiration", false),
-            (br#"{"AccessKeyId":"a","AccessKeySecret":7,"SecurityToken":"HIDDEN"}"#, "line 1", false),
-            (b"<html>HIDDEN</html>", "not the documented JSON", false),
+            (br#"{"AccessKeyId":"a","AccessKeySecret":"HIDDEN","SecurityToken":"t","Expiration":"2030-01-01T00:00:00Z"}"#, "no Code", true),
+            (br#"{"AccessKeyId":"a","AccessKeySecret":"HIDDEN","Expiration":"2030-01-01T00:00:00Z","Code":"Success"}"#, "SecurityToken", true),
+            (br#"{"AccessKeyId":"a","AccessKeySecret":"HIDDEN","SecurityToken":"t","Expiration":"soon","Code":"Success"}"#, "Expiration", true),
+            (br#"{"AccessKeyId":"a","AccessKeySecret":7,"SecurityToken":"HIDDEN"}"#, "line 1", true),
+            (b"<html>HIDDEN</html>", "not the documented JSON", true),
         ] {
             let e = role_credentials(body, "r", "http://x/").unwrap_err();
             let shown = e.to_string();

@@ -278,7 +278,7 @@ fn sts_failure(e: FetchError, shown: &str, token: &Secret) -> CredentialsError {
     let FetchError::Status { status, body } = e else {
         let reason = format!("AssumeRoleWithOIDC at {shown}: {}", e.describe());
         return match e {
-            FetchError::TooLarge => invalid(reason),
+            FetchError::TooLarge | FetchError::Tls(_) => invalid(reason),
             _ => unavailable(reason),
         };
     };

@@ -151,11 +151,17 @@ async fn discover_role(
         Ok(body) => first_role_name(&body).ok_or_else(|| {
             // A resolver that answers every name with a web page of its own would otherwise
             // stop the chain off CVM: what is not a role name means no metadata service here.
-            not_configured(format!("{roles} did not answer with a role name"))
+            not_configured(format!(
+                "{} did not answer with a role name",
+                fetch::shown(roles)
+            ))
         }),
         Err(FetchError::Unreachable(why)) => {
             tracing::debug!(%why, "no Tencent Cloud metadata service");
-            Err(not_configured(format!("no metadata service at {base}")))
+            Err(not_configured(format!(
+                "no metadata service at {}",
+                fetch::shown(base)
+            )))
         }
         Err(FetchError::Status { status: 404, .. }) => Err(not_configured(
             "no CAM role bound to this instance (the metadata service answered 404)".into(),
@@ -164,7 +170,11 @@ async fn discover_role(
         // stops rather than falling through to some other credentials meanwhile.
         Err(e) => Err(CredentialsError::Unavailable {
             provider: P,
-            reason: format!("metadata service at {roles}: {}", e.describe()),
+            reason: format!(
+                "metadata service at {}: {}",
+                fetch::shown(roles),
+                e.describe()
+            ),
         }),
     }
 }
@@ -181,7 +191,8 @@ fn credentials_error(e: FetchError, role: &str, explicit: bool, base: &Url) -> C
         FetchError::Unreachable(_) if explicit => CredentialsError::Unavailable {
             provider: P,
             reason: format!(
-                "role `{role}` is configured, but no metadata service answered at {base}"
+                "role `{role}` is configured, but no metadata service answered at {}",
+                fetch::shown(base)
             ),
         },
         // A role listed a moment ago whose credentials are missing was being swapped: the

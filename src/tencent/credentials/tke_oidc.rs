@@ -293,14 +293,23 @@ impl TkeOidcProvider {
                 Err(refused) if is_sts_refusal(&body) => Err(refused),
                 _ if status >= 500 || status == 429 => Err(CredentialsError::Unavailable {
                     provider: P,
-                    reason: format!("STS at {url} answered HTTP {status}"),
+                    reason: format!("STS at {} answered HTTP {status}", fetch::shown(&url)),
                 }),
-                _ => Err(invalid(format!("STS at {url} answered HTTP {status}"))),
+                _ => Err(invalid(format!(
+                    "STS at {} answered HTTP {status}",
+                    fetch::shown(&url)
+                ))),
             },
+            // No retry helps a refused certificate.
+            Err(e @ FetchError::Tls(_)) => Err(invalid(format!(
+                "STS at {}: {}",
+                fetch::shown(&url),
+                e.describe()
+            ))),
             // Configured, so an unreachable STS is an outage here, never "not configured".
             Err(e) => Err(CredentialsError::Unavailable {
                 provider: P,
-                reason: format!("STS at {url}: {}", e.describe()),
+                reason: format!("STS at {}: {}", fetch::shown(&url), e.describe()),
             }),
         }
     }
