@@ -65,6 +65,16 @@ struct Setup {
     client: MnsClient,
 }
 
+impl Setup {
+    /// Moves time on for the client and for MNS alike: the client compares expiries on the
+    /// server's clock, learned from MNS's `Date`, so moving only its own clock would read as
+    /// a skewed local clock, not as time passing.
+    fn set_ahead(&self, d: Duration) {
+        self.clock.set_ahead(d);
+        self.mns.set_clock_offset_secs(d.as_secs() as i64);
+    }
+}
+
 /// The fake MNS requiring `token`, the metadata serving it for `lifetime_secs`, and a client
 /// on the role provider with a stepped clock.
 async fn setup(token: &str, lifetime_secs: u64) -> Setup {
@@ -127,7 +137,7 @@ async fn short_lived_credentials_are_refreshed_ahead_of_their_expiry() {
     // Six minutes on, the role has new credentials and MNS accepts only those.
     s.meta.serve(creds("tok-2", 4200));
     s.mns.set_required_token(Some("tok-2".into()));
-    s.clock.set_ahead(Duration::from_secs(360));
+    s.set_ahead(Duration::from_secs(360));
     round_trip(&s).await;
     assert_eq!(s.meta.counts().credential_gets, 2);
     assert_eq!(
@@ -179,7 +189,7 @@ async fn a_failed_refresh_keeps_signing_with_the_valid_credentials() {
     let s = setup("tok-1", 600).await;
     round_trip(&s).await;
     s.meta.set_fail(Some(Fail::Status(500)));
-    s.clock.set_ahead(Duration::from_secs(360));
+    s.set_ahead(Duration::from_secs(360));
     // The refresh fails; the request goes out with the old set, which MNS still takes.
     round_trip(&s).await;
     assert_eq!(s.meta.counts().credential_gets, 2, "a refresh was tried");
@@ -190,7 +200,7 @@ async fn a_failed_refresh_keeps_signing_with_the_valid_credentials() {
     s.meta.set_fail(None);
     s.meta.serve(creds("tok-2", 4200));
     s.mns.set_required_token(Some("tok-2".into()));
-    s.clock.set_ahead(Duration::from_secs(380));
+    s.set_ahead(Duration::from_secs(380));
     round_trip(&s).await;
     assert_eq!(s.meta.counts().credential_gets, 3);
     assert_eq!(s.mns.stats().auth_failures, 0);
@@ -201,7 +211,7 @@ async fn expired_credentials_and_a_failing_refresh_surface_as_a_retryable_error(
     let s = setup("tok-1", 600).await;
     round_trip(&s).await;
     s.meta.set_fail(Some(Fail::Status(503)));
-    s.clock.set_ahead(Duration::from_secs(599));
+    s.set_ahead(Duration::from_secs(599));
     let e = s.client.batch_receive(1).await.unwrap_err();
     let Error::Credentials(inner) = &e else {
         panic!("{e}");
