@@ -385,49 +385,6 @@ mod tests {
             .is_retryable());
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn many_signers_share_one_refresh() {
-        let cache = Arc::new(CredentialsCache::<Temp>::new());
-        let calls = Arc::new(AtomicU32::new(0));
-        let gate = Arc::new(tokio::sync::Notify::new());
-        let entered = Arc::new(AtomicU32::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..16 {
-            let (cache, calls, gate) = (cache.clone(), calls.clone(), gate.clone());
-            let entered = entered.clone();
-            tasks.push(tokio::spawn(async move {
-                entered.fetch_add(1, Ordering::SeqCst);
-                cache
-                    .get(
-                        || t(0),
-                        || async move {
-                            calls.fetch_add(1, Ordering::SeqCst);
-                            // Held until every task has asked, so they all overlap the refresh.
-                            gate.notified().await;
-                            Ok(Temp {
-                                n: 1,
-                                expires: Some(t(3600)),
-                            })
-                        },
-                    )
-                    .await
-            }));
-        }
-        // Every task has asked and one fetch has started before the fetch may finish, so the
-        // others find nothing cached and must wait for that one.
-        while calls.load(Ordering::SeqCst) == 0 || entered.load(Ordering::SeqCst) < 16 {
-            tokio::task::yield_now().await;
-        }
-        for _ in 0..100 {
-            tokio::task::yield_now().await;
-        }
-        gate.notify_one();
-        for task in tasks {
-            assert_eq!(task.await.unwrap().unwrap().n, 1);
-        }
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-    }
-
     fn temp(n: u32, expires: u64) -> Temp {
         Temp {
             n,
@@ -484,40 +441,39 @@ mod tests {
             .is_not_configured());
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn waiters_behind_a_failed_fetch_take_its_error_instead_of_asking_again() {
+    /// `tasks` tasks want credentials at once from an empty cache; each fetch answers
+    /// `answer` once every task has asked and one fetch has started, so the others queue behind
+    /// it. Returns what each task got and how many fetches there were.
+    async fn race(
+        tasks: u32,
+        answer: fn() -> Result<Temp, CredentialsError>,
+    ) -> (Vec<Result<Arc<Temp>, CredentialsError>>, u32) {
         let cache = Arc::new(CredentialsCache::<Temp>::new());
         let calls = Arc::new(AtomicU32::new(0));
         let gate = Arc::new(tokio::sync::Notify::new());
         let entered = Arc::new(AtomicU32::new(0));
-        let mut tasks = Vec::new();
-        for _ in 0..8 {
-            let (cache, calls, gate) = (cache.clone(), calls.clone(), gate.clone());
-            let entered = entered.clone();
-            tasks.push(tokio::spawn(async move {
-                entered.fetch_add(1, Ordering::SeqCst);
-                cache
-                    .get(
-                        || t(0),
-                        || async move {
-                            calls.fetch_add(1, Ordering::SeqCst);
-                            gate.notified().await;
-                            Err(CredentialsError::Unavailable {
-                                provider: "test",
-                                reason: "timed out".into(),
-                            })
-                        },
-                    )
-                    .await
-            }));
-        }
-        while calls.load(Ordering::SeqCst) == 0 || entered.load(Ordering::SeqCst) < 8 {
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                let (cache, calls, gate) = (cache.clone(), calls.clone(), gate.clone());
+                let entered = entered.clone();
+                tokio::spawn(async move {
+                    entered.fetch_add(1, Ordering::SeqCst);
+                    let fetch = || async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        gate.notified().await;
+                        answer()
+                    };
+                    cache.get(|| t(0), fetch).await
+                })
+            })
+            .collect();
+        while calls.load(Ordering::SeqCst) == 0 || entered.load(Ordering::SeqCst) < tasks {
             tokio::task::yield_now().await;
         }
         for _ in 0..100 {
             tokio::task::yield_now().await;
         }
-        // Let every fetch that starts finish, so a regression shows as extra calls, not a hang.
+        // Every fetch that starts may finish, so a regression shows as extra calls, not a hang.
         let opener = {
             let gate = gate.clone();
             tokio::spawn(async move {
@@ -527,13 +483,31 @@ mod tests {
                 }
             })
         };
-        for task in tasks {
-            assert!(task.await.unwrap().is_err());
+        let mut results = Vec::new();
+        for handle in handles {
+            results.push(handle.await.unwrap());
         }
         opener.abort();
-        let asked = calls.load(Ordering::SeqCst);
-        // Tasks that had not yet reached the lock when the fetch failed may ask once more
-        // each; the ones queued behind it must not. All 8 were queued here.
-        assert_eq!(asked, 1, "the waiters asked again");
+        (results, calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_signers_share_one_refresh() {
+        let (results, calls) = race(16, || Ok(temp(1, 3600))).await;
+        assert!(results.iter().all(|r| r.as_ref().is_ok_and(|c| c.n == 1)));
+        assert_eq!(calls, 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn waiters_behind_a_failed_fetch_take_its_error_instead_of_asking_again() {
+        let (results, calls) = race(8, || {
+            Err(CredentialsError::Unavailable {
+                provider: "test",
+                reason: "timed out".into(),
+            })
+        })
+        .await;
+        assert!(results.iter().all(|r| r.is_err()));
+        assert_eq!(calls, 1, "the waiters asked again");
     }
 }
