@@ -79,6 +79,45 @@ pub(crate) fn sts_client() -> Result<reqwest::Client, String> {
         .map_err(|e| error_chain(&e))
 }
 
+/// An HTTP client built on first use and shared by clones: providers are made for every
+/// chain, most never ask anything (off the cloud, with keys in the environment), and building
+/// a client loads TLS roots.
+#[derive(Clone)]
+pub(crate) struct LazyClient {
+    build: fn() -> Result<reqwest::Client, String>,
+    cell: std::sync::Arc<std::sync::OnceLock<Result<reqwest::Client, String>>>,
+}
+
+impl LazyClient {
+    /// For a metadata service ([`metadata_client`]).
+    pub(crate) fn metadata() -> Self {
+        Self::with(metadata_client)
+    }
+
+    /// For STS ([`sts_client`]).
+    pub(crate) fn sts() -> Self {
+        Self::with(sts_client)
+    }
+
+    fn with(build: fn() -> Result<reqwest::Client, String>) -> Self {
+        LazyClient {
+            build,
+            cell: Default::default(),
+        }
+    }
+
+    /// The client; a build failure is `provider` being unavailable.
+    pub(crate) fn get(&self, provider: &'static str) -> Result<&reqwest::Client, CredentialsError> {
+        self.cell
+            .get_or_init(self.build)
+            .as_ref()
+            .map_err(|why| CredentialsError::Unavailable {
+                provider,
+                reason: format!("cannot build the HTTP client: {why}"),
+            })
+    }
+}
+
 /// Sends `request` and reads a 2xx answer's body under the cap.
 pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Vec<u8>, FetchError> {
     let mut response = request.send().await.map_err(|e| {

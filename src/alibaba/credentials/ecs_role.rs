@@ -7,7 +7,6 @@
 //! [`EcsRamRoleProvider`]).
 
 use std::fmt;
-use std::sync::OnceLock;
 
 use futures::future::BoxFuture;
 use reqwest::header::HeaderValue;
@@ -16,7 +15,7 @@ use serde::Deserialize;
 
 use super::answer::{decode, is_true, printable, role_name, TemporaryKeys};
 use super::{Credentials, CredentialsError, Env, ProvideCredentials, Secret};
-use crate::credentials::fetch::{self, FetchError};
+use crate::credentials::fetch::{self, FetchError, LazyClient};
 
 /// Environment variable overriding the metadata service's base URL (default
 /// [`DEFAULT_METADATA_URL`]); tests point it at a fake, or at a closed port.
@@ -70,7 +69,7 @@ pub struct EcsRamRoleProvider {
     // Named by a profile file: the role must be there, so its absence is an error, not a
     // reason for the chain to move on.
     required: bool,
-    client: OnceLock<Result<reqwest::Client, String>>,
+    client: LazyClient,
 }
 
 impl fmt::Debug for EcsRamRoleProvider {
@@ -90,7 +89,7 @@ impl EcsRamRoleProvider {
             env,
             role_name: None,
             required: false,
-            client: OnceLock::new(),
+            client: LazyClient::metadata(),
         }
     }
 
@@ -117,13 +116,6 @@ impl EcsRamRoleProvider {
         }
     }
 
-    fn client(&self) -> Result<&reqwest::Client, CredentialsError> {
-        self.client
-            .get_or_init(fetch::metadata_client)
-            .as_ref()
-            .map_err(|e| unavailable(format!("cannot build the HTTP client: {e}")))
-    }
-
     async fn fetch(&self) -> Result<Credentials, CredentialsError> {
         if is_true(&self.env, ENV_ECS_METADATA_DISABLED) {
             return Err(self.not_configured_or_invalid(format!(
@@ -146,7 +138,7 @@ impl EcsRamRoleProvider {
             })?),
             None => None,
         };
-        let client = self.client()?;
+        let client = self.client.get(PROVIDER)?;
         let token = self.session_token(client, &base, &shown).await?;
         let role = match named {
             Some(role) => role,

@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
@@ -13,7 +12,7 @@ use serde::Deserialize;
 
 use super::answer::{decode, is_true, printable, TemporaryKeys};
 use super::{Credentials, CredentialsError, Env, ProvideCredentials, Secret};
-use crate::credentials::fetch::{self, FetchError};
+use crate::credentials::fetch::{self, FetchError, LazyClient};
 use crate::credentials::read_small_file;
 
 /// Environment variable holding the ARN of the RAM role to assume (official).
@@ -68,7 +67,7 @@ pub(super) struct OidcRole {
 pub struct OidcProvider {
     env: Env,
     from_profile: Option<OidcRole>,
-    client: OnceLock<Result<reqwest::Client, String>>,
+    client: LazyClient,
 }
 
 impl fmt::Debug for OidcProvider {
@@ -86,7 +85,7 @@ impl OidcProvider {
         OidcProvider {
             env,
             from_profile: None,
-            client: OnceLock::new(),
+            client: LazyClient::sts(),
         }
     }
 
@@ -95,7 +94,7 @@ impl OidcProvider {
         OidcProvider {
             env,
             from_profile: Some(role),
-            client: OnceLock::new(),
+            client: LazyClient::sts(),
         }
     }
 
@@ -139,13 +138,6 @@ impl OidcProvider {
         )))
     }
 
-    fn client(&self) -> Result<&reqwest::Client, CredentialsError> {
-        self.client
-            .get_or_init(fetch::sts_client)
-            .as_ref()
-            .map_err(|e| unavailable(format!("cannot build the HTTP client: {e}")))
-    }
-
     async fn fetch(&self) -> Result<Credentials, CredentialsError> {
         let role = self.role()?;
         let endpoint = sts_endpoint(&self.env)?;
@@ -164,7 +156,8 @@ impl OidcProvider {
         let timestamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
         let duration = SESSION_DURATION_SECS.to_string();
         let request = self
-            .client()?
+            .client
+            .get(PROVIDER)?
             .post(endpoint)
             .query(&[
                 ("Action", "AssumeRoleWithOIDC"),

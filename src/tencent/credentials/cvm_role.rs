@@ -6,7 +6,6 @@
 //! `{"TmpSecretId","TmpSecretKey","Token","ExpiredTime","Expiration","Code":"Success"}`.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
@@ -14,7 +13,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use super::{Credentials, CredentialsError, Env, ProvideCredentials};
-use crate::credentials::fetch::{self, FetchError};
+use crate::credentials::fetch::{self, FetchError, LazyClient};
 
 /// The metadata service of a CVM instance (the official SDKs' address).
 pub const DEFAULT_METADATA_URL: &str = "http://metadata.tencentyun.com/latest/meta-data/";
@@ -44,7 +43,7 @@ pub struct CvmRoleProvider {
     env: Env,
     role_name: Option<String>,
     // Built on first use: a chain that finds keys in the environment never pays for it.
-    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    http: LazyClient,
 }
 
 impl fmt::Debug for CvmRoleProvider {
@@ -62,7 +61,7 @@ impl CvmRoleProvider {
         CvmRoleProvider {
             env,
             role_name: None,
-            http: Arc::new(OnceLock::new()),
+            http: LazyClient::metadata(),
         }
     }
 
@@ -72,16 +71,6 @@ impl CvmRoleProvider {
     pub fn with_role_name(mut self, role: impl Into<String>) -> Self {
         self.role_name = Some(role.into());
         self
-    }
-
-    fn http(&self) -> Result<&reqwest::Client, CredentialsError> {
-        self.http
-            .get_or_init(fetch::metadata_client)
-            .as_ref()
-            .map_err(|why| CredentialsError::Unavailable {
-                provider: P,
-                reason: format!("cannot build the HTTP client: {why}"),
-            })
     }
 
     fn named_role(&self) -> Result<Option<String>, CredentialsError> {
@@ -108,7 +97,7 @@ impl CvmRoleProvider {
         let base = fetch::endpoint(&self.env, ENV_METADATA_URL, DEFAULT_METADATA_URL, P, true)?;
         let roles = join(&base, ROLES_PATH)?;
         let named = self.named_role()?;
-        let http = self.http()?;
+        let http = self.http.get(P)?;
         let explicit = named.is_some();
         let role = match named {
             Some(role) => role,

@@ -14,7 +14,6 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
@@ -22,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::cvm_role::{expiry, printable};
 use super::{Credentials, CredentialsError, Env, ProvideCredentials};
-use crate::credentials::fetch::{self, FetchError};
+use crate::credentials::fetch::{self, FetchError, LazyClient};
 use crate::credentials::read_small_file;
 
 /// The region the pod's cluster is in, sent as `X-TC-Region`.
@@ -70,7 +69,7 @@ pub struct TkeOidcProvider {
     env: Env,
     session_name: Option<String>,
     duration: Duration,
-    http: Arc<OnceLock<Result<reqwest::Client, String>>>,
+    http: LazyClient,
 }
 
 impl fmt::Debug for TkeOidcProvider {
@@ -140,7 +139,7 @@ impl TkeOidcProvider {
             env,
             session_name: None,
             duration: DEFAULT_ROLE_DURATION,
-            http: Arc::new(OnceLock::new()),
+            http: LazyClient::sts(),
         }
     }
 
@@ -260,14 +259,7 @@ impl TkeOidcProvider {
             duration_seconds: duration,
         })
         .map_err(|e| invalid(format!("cannot encode the request: {e}")))?;
-        let http = self
-            .http
-            .get_or_init(fetch::sts_client)
-            .as_ref()
-            .map_err(|why| CredentialsError::Unavailable {
-                provider: P,
-                reason: format!("cannot build the HTTP client: {why}"),
-            })?;
+        let http = self.http.get(P)?;
         let timestamp = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
